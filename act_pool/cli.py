@@ -1,0 +1,179 @@
+"""The ``act-pool`` command line: a thin shell over the Python API.
+
+Exit status (CONTRACT.md): 0 when the run completed, whether or not every deficit was met;
+2 for invalid input, with one line per problem on standard error and no result file written;
+1 only for an internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+import traceback
+from pathlib import Path
+
+from act_pool import __version__
+from act_pool.errors import InputError
+
+EXAMPLES = {
+    "run": """examples:
+  act-pool run                                   # the bundled default scenario, into ./results
+  act-pool run scenarios/pooling/scenario.toml --out out/pooling""",
+    "compare": """examples:
+  act-pool compare scenarios/default/scenario.toml
+  act-pool compare my.toml --rules act-2021 --rules act-2025 --out out/compare""",
+    "rules": """examples:
+  act-pool rules list
+  act-pool rules show act-2025
+  act-pool rules diff act-2021 act-2025""",
+    "validate": """examples:
+  act-pool validate scenarios/default/scenario.toml""",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="act-pool", description="Simulate ACT credits and deficits (2021 and 2025 rules).",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"act-pool {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES.get(name),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    r = add("run", "Run one scenario and write compliance.csv, ledger.csv, balances.csv and summary.json.")
+    r.add_argument("scenario", nargs="?", help="scenario TOML file (default: the bundled default scenario)")
+    r.add_argument("--out", default="results", help="folder for the result files (default: ./results)")
+    r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    r.set_defaults(handler=_cmd_run)
+
+    c = add("compare", "Run one scenario under several rule sets (and pooling on/off) and report the differences.")
+    c.add_argument("scenario", help="scenario TOML file")
+    c.add_argument("--rules", action="append", default=[], metavar="ID",
+                   help="rule set to compare (repeatable; default: act-2021, act-2025, act-2025 without pooling)")
+    c.add_argument("--out", help="folder to write compare.csv into")
+    c.set_defaults(handler=_cmd_compare)
+
+    ru = add("rules", "List, show and compare the bundled rule sets.")
+    rsub = ru.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rsub.add_parser("list", help="list the bundled rule sets").set_defaults(handler=_cmd_rules_list)
+    sh = rsub.add_parser("show", help="every parameter of a rule set with its value, unit, source and confidence")
+    sh.add_argument("id")
+    sh.set_defaults(handler=_cmd_rules_show)
+    df = rsub.add_parser("diff", help="what changed between two rule sets")
+    df.add_argument("a")
+    df.add_argument("b")
+    df.set_defaults(handler=_cmd_rules_diff)
+
+    v = add("validate", "Check a scenario's inputs only and report every problem found.")
+    v.add_argument("scenario")
+    v.set_defaults(handler=_cmd_validate)
+
+    try:
+        from act_pool.lcfs.cli import register
+    except ImportError:  # the LCFS companion is optional while it is being built
+        pass
+    else:
+        register(sub)
+    return p
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from act_pool.run import run
+    from act_pool.scenario import default_scenario_path, load_scenario
+
+    path = Path(args.scenario) if args.scenario else default_scenario_path()
+    result = run(load_scenario(path))
+    out = result.write(args.out)
+    if not args.quiet:
+        s = result.summary()
+        t = s["totals"]
+        print(f"{s['scenario']}: rules {s['rules']}, retirement {s['retirement']}, pooling {'on' if s['pooling'] else 'off'}")
+        print(f"  deficits {t['deficits']:.1f}, met {t['met']:.1f}, unmet {t['unmet']:.1f} "
+              f"(short {t['unmet_short']:.1f}, open {t['unmet_open']:.1f}); expired {t['expired']:.1f}; "
+              f"closing bank {t['closing_bank']:.1f}")
+        print(f"  {len(s['assumptions'])} assumptions in force (see summary.json)")
+        print(f"  results written to {out}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from act_pool.compare import compare, write_compare
+    from act_pool.scenario import load_scenario
+
+    table = compare(load_scenario(args.scenario), args.rules or None)
+    print(table.to_string(index=False))
+    if args.out:
+        print(f"written to {write_compare(table, Path(args.out))}")
+    return 0
+
+
+def _cmd_rules_list(args: argparse.Namespace) -> int:
+    from act_pool.rules import bundled_ids, load_rules
+
+    for rid in bundled_ids("act-"):
+        rs = load_rules(rid)
+        print(f"{rid:10s} {rs.title}")
+    return 0
+
+
+def _cmd_rules_show(args: argparse.Namespace) -> int:
+    from act_pool.rules import load_rules
+
+    rs = load_rules(args.id)
+    print(f"{rs.id}: {rs.title}" + (f" (based on {rs.based_on})" if rs.based_on else ""))
+    print(textwrap.fill(rs.description, 100))
+    print()
+    for p in rs.parameters.values():
+        print(f"{p.name}  [{p.confidence}]")
+        print(f"    value:  {p.display_value()}  ({p.unit}; model years: {p.effective})")
+        print(f"    what:   {p.description}")
+        print(f"    source: {p.source}")
+        if p.note:
+            print(f"    note:   {p.note}")
+    return 0
+
+
+def _cmd_rules_diff(args: argparse.Namespace) -> int:
+    from act_pool.rules import diff, load_rules
+
+    a, b = load_rules(args.a), load_rules(args.b)
+    changes = diff(a, b)
+    print(f"{len(changes)} parameters differ between {a.id} and {b.id}")
+    for name, pa, pb in changes:
+        print(f"{name}")
+        print(f"    {a.id}: {pa.display_value() if pa else '(absent)'}" + (f"  [{pa.confidence}]" if pa else ""))
+        print(f"    {b.id}: {pb.display_value() if pb else '(absent)'}" + (f"  [{pb.confidence}]" if pb else ""))
+        if pb:
+            print(f"    source: {pb.source}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from act_pool.scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    print(f"{args.scenario}: valid ({len(sc.sales)} sales rows, {len(sc.bank)} bank rows, rules {sc.rules.id}, "
+          f"model years {sc.model_years[0]}-{sc.model_years[1]}, states {', '.join(sc.states)})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``act-pool`` console command."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except InputError as exc:
+        print(f"act-pool: invalid input ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}):",
+              file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - anything else is our defect, reported as such
+        print("act-pool: internal error (please report it with the scenario):", file=sys.stderr)
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

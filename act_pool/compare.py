@@ -1,0 +1,61 @@
+"""The same sales under several rule sets (and pooling on/off): what each amendment buys."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from act_pool.run import run
+from act_pool.scenario import Scenario
+
+DEFAULT_RULES = ("act-2021", "act-2025")
+
+
+def variants(scenario: Scenario, rule_ids: list[str] | None = None) -> list[tuple[str, Scenario]]:
+    """(label, scenario) for each rule set, with its default retirement mode and pooling, plus the
+    same rule set without pooling where it allows pooling."""
+    out = []
+    for rid in rule_ids or DEFAULT_RULES:
+        sc = scenario.with_rules(rid, pooling=None, retirement=None)
+        out.append((rid, sc))
+        if sc.pooling:
+            out.append((f"{rid} no pooling", scenario.with_rules(rid, pooling=False, retirement=None)))
+    return out
+
+
+def compare(scenario: Scenario, rule_ids: list[str] | None = None) -> pd.DataFrame:
+    """Per state and model year: unmet deficits, expired credits and end-of-year bank under each
+    variant (credits), and the differences from the first variant (``avoided`` unmet deficits,
+    ``saved`` credits from expiry)."""
+    frames = []
+    labels = []
+    for label, sc in variants(scenario, rule_ids):
+        res = run(sc)
+        labels.append(label)
+        comp = res.compliance.groupby(["state", "model_year"])["unmet"].sum().rename(f"unmet [{label}]")
+        exp = res.ledger[res.ledger["action"] == "expire"].groupby(["state", "model_year"])["credits"].sum() \
+            .rename(f"expired [{label}]")
+        bank = res.balances.groupby(["state", "model_year"])["credits"].sum().rename(f"bank [{label}]")
+        frames.append(pd.concat([comp, exp, bank], axis=1))
+    table = pd.concat(frames, axis=1).fillna(0).astype("int64")
+    base = labels[0]
+    for label in labels[1:]:
+        table[f"avoided [{label}]"] = table[f"unmet [{base}]"] - table[f"unmet [{label}]"]
+        table[f"saved [{label}]"] = table[f"expired [{base}]"] - table[f"expired [{label}]"]
+    table = table.sort_index().reset_index()
+    amounts = [c for c in table.columns if c not in ("state", "model_year")]
+    table[amounts] = table[amounts] / 10
+    return table
+
+
+def write_compare(table: pd.DataFrame, out_dir: Path) -> Path:
+    """Write compare.csv into ``out_dir`` (atomically: a temporary file renamed into place)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".compare.", dir=out_dir)
+    with os.fdopen(fd, "w", newline="") as fh:
+        table.to_csv(fh, index=False, lineterminator="\n", float_format="%.1f")
+    target = out_dir / "compare.csv"
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,109 @@
+"""Deficits and credits per manufacturer x state x model year x group, exact to the tenth.
+
+Per-vehicle amounts are exact rationals from the rule clauses; each group's model-year sum is
+taken exactly (integer numerators over one common denominator, vectorised with pandas) and then
+rounded to the tenth once, as 13 CCR §1963.1(c) and §1963.2(c) require.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from act_pool.rules import clauses
+from act_pool.rules.model import RuleSet
+from act_pool.scenario import Scenario
+from act_pool.tenths import as_fraction, common_denominator, round_to_tenth
+
+KEY = ["manufacturer", "state", "model_year", "group"]
+OBLIGATION_COLUMNS = KEY + ["vehicles", "deficits", "zev_credits", "nzev_credits", "enforced", "small_manufacturer"]
+
+
+def per_vehicle_amounts(rules: RuleSet, combos: pd.DataFrame) -> pd.DataFrame:
+    """Exact deficits and credits per vehicle for each distinct (state, model_year, weight_class,
+    powertrain, aer_key) combination, ``aer_key`` the range as text ("" where none); columns
+    ``deficit`` and ``credit`` hold Fractions."""
+    deficits, credits = [], []
+    for state, my, wc, pt, aer in combos.itertuples(index=False):
+        deficits.append(clauses.deficit_per_vehicle(rules, state, wc, int(my)))
+        aer_f = as_fraction(aer) if pt == "NZEV" else None
+        credits.append(clauses.credit_per_vehicle(rules, state, wc, pt, aer_f, int(my)))
+    out = combos.copy()
+    out["deficit"] = deficits
+    out["credit"] = credits
+    return out
+
+
+def small_manufacturer_flags(rules: RuleSet, sales: pd.DataFrame) -> pd.DataFrame:
+    """Manufacturer x state x model year rows at or under the small-manufacturer threshold.
+
+    Basis ``model-year``: that model year's vehicles in the state. ``three-year-average``: the
+    average of the three prior model years' vehicles in the state (those present; the model year
+    itself where none precede it). Returns columns manufacturer, state, model_year, small.
+    """
+    limit = as_fraction(rules.value("small_manufacturer.max_vehicles"))
+    totals = sales.groupby(["manufacturer", "state", "model_year"], sort=True)["vehicles"].sum().reset_index()
+    if rules.value("small_manufacturer.basis") == "three-year-average":
+        counts = []
+        lookup = {(m, s, y): v for m, s, y, v in totals.itertuples(index=False)}
+        for m, s, y, v in totals.itertuples(index=False):
+            prior = [lookup[(m, s, y - k)] for k in (1, 2, 3) if (m, s, y - k) in lookup]
+            counts.append(Fraction(sum(prior), len(prior)) if prior else Fraction(v))
+        totals["basis"] = counts
+    else:
+        totals["basis"] = [Fraction(int(v)) for v in totals["vehicles"]]
+    totals["small"] = [b <= limit for b in totals["basis"]]
+    return totals[["manufacturer", "state", "model_year", "small"]]
+
+
+def compute_obligations(scenario: Scenario) -> pd.DataFrame:
+    """The obligations table: one row per manufacturer x state x simulated model year x group.
+
+    Columns: manufacturer, state, model_year, group, vehicles, deficits, zev_credits,
+    nzev_credits (integer tenths), enforced (bool), small_manufacturer (bool). Rows exist for
+    every manufacturer x state pair in the sales or the opening bank, in every simulated year.
+    """
+    rules = scenario.rules
+    sales = scenario.sales.copy()
+    sales["group"] = sales["weight_class"].map(clauses.WEIGHT_CLASS_GROUP)
+    sales["aer_key"] = sales["aer_miles"].map(lambda a: "" if a is None else str(a))
+    combo_cols = ["state", "model_year", "weight_class", "powertrain", "aer_key"]
+    amounts = per_vehicle_amounts(rules, sales[combo_cols].drop_duplicates().reset_index(drop=True))
+    den = common_denominator(list(amounts["deficit"]) + list(amounts["credit"]))
+    amounts["deficit_num"] = [int(f * den) for f in amounts["deficit"]]
+    amounts["credit_num"] = [int(f * den) for f in amounts["credit"]]
+    merged = sales.merge(amounts[combo_cols + ["deficit_num", "credit_num"]], on=combo_cols, how="left")
+    vehicles = merged["vehicles"].to_numpy(dtype=object)
+    merged["deficit_num"] = vehicles * merged["deficit_num"].to_numpy(dtype=object)
+    credit_num = vehicles * merged["credit_num"].to_numpy(dtype=object)
+    is_zev = (merged["powertrain"] == "ZEV").to_numpy()
+    is_nzev = (merged["powertrain"] == "NZEV").to_numpy()
+    merged["zev_num"] = np.where(is_zev, credit_num, 0)
+    merged["nzev_num"] = np.where(is_nzev, credit_num, 0)
+
+    sums = merged.groupby(KEY, sort=True).agg(
+        vehicles=("vehicles", "sum"), deficit_num=("deficit_num", "sum"),
+        zev_num=("zev_num", "sum"), nzev_num=("nzev_num", "sum")).reset_index()
+    mode = str(rules.value("rounding.mode"))
+    for col, num in (("deficits", "deficit_num"), ("zev_credits", "zev_num"), ("nzev_credits", "nzev_num")):
+        sums[col] = round_to_tenth(sums[num].to_numpy(dtype=object), den, mode) if len(sums) else []
+
+    small = small_manufacturer_flags(rules, scenario.sales) if len(scenario.sales) else \
+        pd.DataFrame(columns=["manufacturer", "state", "model_year", "small"])
+    grid = _full_grid(scenario)
+    table = grid.merge(sums[KEY + ["vehicles", "deficits", "zev_credits", "nzev_credits"]], on=KEY, how="left")
+    table = table.merge(small, on=["manufacturer", "state", "model_year"], how="left")
+    for col in ("vehicles", "deficits", "zev_credits", "nzev_credits"):
+        table[col] = table[col].fillna(0).astype("int64")
+    table["small_manufacturer"] = table["small"].fillna(False).astype(bool)
+    table.loc[table["small_manufacturer"], "deficits"] = 0  # exempt: no deficits, credits still earned
+    table["enforced"] = [clauses.is_enforced(rules, s, int(y)) for s, y in zip(table["state"], table["model_year"])]
+    return table[OBLIGATION_COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def _full_grid(scenario: Scenario) -> pd.DataFrame:
+    pairs = set(zip(scenario.sales["manufacturer"], scenario.sales["state"]))
+    pairs |= set(zip(scenario.bank["manufacturer"], scenario.bank["state"]))
+    rows = [(m, s, y, g) for m, s in sorted(pairs) for y in scenario.years for g in clauses.GROUPS]
+    return pd.DataFrame(rows, columns=KEY).astype({"model_year": "int64"})

@@ -1,0 +1,53 @@
+"""Writing result files atomically: all of them or none."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from act_pool.report.tables import TENTHS_COLUMNS, tenths_to_text
+
+if TYPE_CHECKING:
+    from act_pool.run import Result
+
+RESULT_FILES = ("compliance.csv", "ledger.csv", "balances.csv", "summary.json")
+
+
+def write_results(result: "Result", out_dir: Path) -> Path:
+    """Write compliance.csv, ledger.csv, balances.csv and summary.json into ``out_dir``.
+
+    Files are first written to a temporary folder beside ``out_dir`` and moved in only when all
+    are complete, so a failure leaves ``out_dir`` as it was. Output is byte-identical for the same
+    scenario (sorted rows, no timestamps, ``\\n`` line ends).
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        write_into(result, tmp)
+        if not out_dir.exists():
+            os.rename(tmp, out_dir)
+        else:
+            for name in sorted(os.listdir(tmp)):
+                os.replace(tmp / name, out_dir / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def write_into(result: "Result", folder: Path) -> None:
+    """Write every result file into an existing folder (no atomicity)."""
+    ledger = result.ledger.drop(columns=["lot"])
+    tables = {
+        "compliance.csv": tenths_to_text(result.compliance, TENTHS_COLUMNS["compliance"]),
+        "ledger.csv": tenths_to_text(ledger, TENTHS_COLUMNS["ledger"]),
+        "balances.csv": tenths_to_text(result.balances, TENTHS_COLUMNS["balances"]),
+    }
+    for name, frame in tables.items():
+        frame.to_csv(folder / name, index=False, lineterminator="\n")
+    with open(folder / "summary.json", "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(result.summary(), fh, indent=2, ensure_ascii=False)
+        fh.write("\n")

@@ -1,0 +1,152 @@
+"""The ACT clauses as small pure functions of a rule set.
+
+Each function is named after the clause it implements and reads parameters, never literals.
+Amounts before rounding are exact :class:`~fractions.Fraction` credits; after rounding, integer
+tenths (see :mod:`act_pool.tenths`).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from act_pool.rules.model import RuleSet
+from act_pool.tenths import as_fraction
+
+#: Weight classes of the sales table and the vehicle group each belongs to (13 CCR §1963.1 Table A-2:
+#: Class 4-5, 6-7 and 8 non-tractors form the Class 4-8 group; Class 7-8 tractors their own group).
+WEIGHT_CLASS_GROUP: dict[str, str] = {
+    "2b-3": "2b-3", "4-5": "4-8", "6-7": "4-8", "8": "4-8", "tractor": "tractor",
+}
+GROUPS: tuple[str, ...] = ("2b-3", "4-8", "tractor")
+NONTRACTOR_GROUPS: tuple[str, ...] = ("2b-3", "4-8")
+CREDIT_TYPES: tuple[str, ...] = ("ZEV", "NZEV")
+POWERTRAINS: tuple[str, ...] = ("ICE", "ZEV", "NZEV")
+
+
+def state_codes(rules: RuleSet) -> list[str]:
+    """Codes of the ACT states the rule set knows, in file order."""
+    seen: dict[str, None] = {}
+    for name in rules.parameters:
+        if name.startswith("states."):
+            seen[name.split(".")[1]] = None
+    return list(seen)
+
+
+def first_credit_model_year(rules: RuleSet, state: str) -> int:
+    """First model year whose sales earn credits in ``state`` (§1963.2; state early-action windows)."""
+    return int(rules.value(f"states.{state}.first_credit_model_year"))
+
+
+def first_deficit_model_year(rules: RuleSet, state: str) -> int:
+    """First model year whose sales accrue deficits in ``state`` (§1963.1(a); state adoptions)."""
+    return int(rules.value(f"states.{state}.first_deficit_model_year"))
+
+
+def is_enforced(rules: RuleSet, state: str, model_year: int) -> bool:
+    """Whether ``state`` enforces ``model_year``: deficits accrue and no pause is announced."""
+    paused = {int(y) for y in rules.value(f"states.{state}.paused_model_years")}
+    return model_year >= first_deficit_model_year(rules, state) and model_year not in paused
+
+
+def zev_sales_fraction(rules: RuleSet, group: str, model_year: int) -> Fraction:
+    """ZEV sales percentage of Table A-1 (§1963.1(b)) as a fraction; 0 before the schedule starts."""
+    try:
+        return as_fraction(rules.at(f"zev_sales_percent.{group}", model_year)) / 100
+    except KeyError:
+        return Fraction(0)
+
+
+def weight_class_modifier(rules: RuleSet, weight_class: str) -> Fraction:
+    """Weight class modifier of Table A-2 (§1963.1)."""
+    return as_fraction(rules.value(f"weight_class_modifier.{weight_class}"))
+
+
+def deficit_per_vehicle(rules: RuleSet, state: str, weight_class: str, model_year: int) -> Fraction:
+    """Deficits one vehicle accrues (§1963.1(a)-(b)): ZEV sales percentage x weight class modifier.
+
+    Every vehicle counts, ZEVs and NZEVs included; nothing accrues before the state's first
+    deficit model year.
+    """
+    if model_year < first_deficit_model_year(rules, state):
+        return Fraction(0)
+    group = WEIGHT_CLASS_GROUP[weight_class]
+    return zev_sales_fraction(rules, group, model_year) * weight_class_modifier(rules, weight_class)
+
+
+def nzev_factor(rules: RuleSet, aer_miles: Fraction, model_year: int) -> Fraction:
+    """NZEV factor (§1963.2(b)(1)): min(factor_per_mile x AER, cap); 0 below the model year's
+    minimum all-electric range and after the last NZEV model year."""
+    if model_year > int(rules.value("nzev.last_model_year")):
+        return Fraction(0)
+    if aer_miles < as_fraction(rules.at("nzev.min_aer_miles", model_year)):
+        return Fraction(0)
+    per_mile = as_fraction(rules.value("nzev.factor_per_mile"))
+    return min(per_mile * aer_miles, as_fraction(rules.value("nzev.factor_cap")))
+
+
+def credit_per_vehicle(rules: RuleSet, state: str, weight_class: str, powertrain: str,
+                       aer_miles: Fraction | None, model_year: int) -> Fraction:
+    """Credits one vehicle earns (§1963.2(a)-(b)): WCM for a ZEV, WCM x NZEV factor for an NZEV,
+    nothing for other vehicles or before the state's first credit model year."""
+    if model_year < first_credit_model_year(rules, state) or powertrain == "ICE":
+        return Fraction(0)
+    wcm = weight_class_modifier(rules, weight_class)
+    if powertrain == "ZEV":
+        return wcm
+    return wcm * nzev_factor(rules, Fraction(aer_miles or 0), model_year)
+
+
+def credit_last_model_year(rules: RuleSet, state: str, vintage: int) -> int:
+    """Last model year in which a credit of ``vintage`` earned in ``state`` may be retired (§1963.2(g)).
+
+    Early-action credits (vintages before the state's first deficit year) last through
+    ``credit_life.early_last_model_year``; later credits through vintage + ``credit_life.model_years``.
+    """
+    if vintage < first_deficit_model_year(rules, state):
+        return int(rules.value("credit_life.early_last_model_year"))
+    return vintage + int(rules.value("credit_life.model_years"))
+
+
+def nzev_cap_tenths(rules: RuleSet, deficits_tenths: int, tractor: bool) -> int:
+    """Most NZEV credits (tenths) that may meet a model year's deficits (§1963.3(d)).
+
+    ``deficits_tenths`` is the summed 2b-3 + 4-8 deficits, or the tractor deficits with
+    ``tractor=True``. A cap that falls between tenths rounds down: credits retire in whole tenths.
+    """
+    key = "nzev_cap.tractor_fraction" if tractor else "nzev_cap.nontractor_fraction"
+    return int(as_fraction(rules.value(key)) * deficits_tenths)
+
+
+def low_volume_allowance_tenths(rules: RuleSet, tractor_deficits_tenths: int) -> int:
+    """Class 2b-3 or 4-8 ZEV credits (tenths) that may meet tractor deficits under the low tractor
+    volume flexibility (§1963.3(c)(3)): up to 25 when the model year's tractor deficits are 25 or fewer."""
+    threshold = as_fraction(rules.value("low_volume_tractor.deficit_threshold")) * 10
+    if tractor_deficits_tenths > threshold:
+        return 0
+    return int(as_fraction(rules.value("low_volume_tractor.max_credits")) * 10)
+
+
+def tractor_offset_allowance_tenths(rules: RuleSet, model_year: int, tractor_deficits_tenths: int) -> int:
+    """Class 2b-3 or 4-8 ZEV credits (tenths) that may offset a model year's tractor deficits under the
+    2025 amendment: the offset portion of those deficits, rounded down to a tenth."""
+    return int(as_fraction(rules.at("tractor_offset.fraction", model_year)) * tractor_deficits_tenths)
+
+
+def pooling_cap_tenths(rules: RuleSet, deficits_tenths: int) -> int:
+    """Most pooled credits (tenths) that may meet one state's deficits of one model year."""
+    return int(as_fraction(rules.value("pooling.cap_fraction")) * deficits_tenths)
+
+
+def pooling_may_receive(rules: RuleSet, state: str, model_year: int) -> bool:
+    """Whether pooled credits may meet ``state``'s deficits of ``model_year`` (2025 amendments)."""
+    if not rules.value("pooling.allowed"):
+        return False
+    if state not in rules.value("pooling.states") or model_year < int(rules.value("pooling.first_model_year")):
+        return False
+    if rules.value("pooling.require_receiving_state_active"):
+        return model_year >= first_deficit_model_year(rules, state)
+    return True
+
+
+def makeup_model_years(rules: RuleSet) -> int:
+    """Model years after its own in which a deficit may still be made up (§1963.3(b))."""
+    return int(rules.value("makeup.model_years"))

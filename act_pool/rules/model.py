@@ -1,0 +1,268 @@
+"""Rule sets as data: named, versioned parameter files, every value with unit, source and confidence.
+
+A rule-set file (TOML) holds metadata and a list of ``[[parameter]]`` tables. A parameter has
+either a ``value`` (a number, string, boolean or list) or a ``by_year`` schedule: a table from the
+first model year a value applies to, to that value (a step function, as PolicyEngine's
+parameters are values by date). A rule set may name another in ``based_on``: it then holds the
+other's parameters, replaced or added to by its own.
+
+Numbers are read as :class:`decimal.Decimal`, so ``0.8`` means exactly 4/5.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping
+
+from act_pool.errors import InputError, Problem
+
+CONFIDENCE = ("verified", "secondary", "assumed")
+_DATA = Path(__file__).parent / "data"
+_SCALAR_TYPES = (int, Decimal, str, bool, list)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One rule-set parameter.
+
+    Attributes
+    ----------
+    name : str
+        Dotted name, e.g. ``zev_sales_percent.tractor``; the name overrides use.
+    value : scalar, list or None
+        The value where it does not vary by model year.
+    by_year : dict of int to value, or None
+        Step schedule: value from each key's model year until the next key.
+    unit, description, source : str
+        What the number measures, what it does, and the regulation clause and document it comes from.
+    confidence : {"verified", "secondary", "assumed"}
+        Read in the regulation text; from a secondary source; or an assumption to confirm.
+    note : str
+        Why the value was chosen where the source is uncertain.
+    allowed : list or None
+        The only values a string parameter may take.
+    minimum, maximum : Decimal or None
+        Bounds for numbers.
+    """
+
+    name: str
+    value: Any = None
+    by_year: dict[int, Any] | None = None
+    unit: str = ""
+    description: str = ""
+    source: str = ""
+    confidence: str = "assumed"
+    note: str = ""
+    allowed: list | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+    def at(self, model_year: int) -> Any:
+        """The value in force for ``model_year``.
+
+        Raises
+        ------
+        KeyError
+            If the schedule starts after ``model_year``.
+        """
+        if self.by_year is None:
+            return self.value
+        keys = [y for y in self.by_year if y <= model_year]
+        if not keys:
+            raise KeyError(f"{self.name} has no value for model year {model_year}")
+        return self.by_year[max(keys)]
+
+    @property
+    def effective(self) -> str:
+        """Model years the value applies to, as text (e.g. ``2024+`` or ``2024-2034, 2035+``)."""
+        if self.by_year is None:
+            return "all"
+        years = sorted(self.by_year)
+        return f"{years[0]}+" if len(years) == 1 else f"{years[0]}-{years[-1]} (from {years[-1]}: constant)"
+
+    def display_value(self) -> str:
+        """The value as one line of text."""
+        if self.by_year is None:
+            return _show(self.value)
+        return ", ".join(f"{y}: {_show(v)}" for y, v in sorted(self.by_year.items()))
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    return str(v)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A named, versioned set of parameters (see module docstring)."""
+
+    id: str
+    title: str
+    description: str
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    based_on: str | None = None
+    overridden: tuple[str, ...] = ()
+
+    def __getitem__(self, name: str) -> Parameter:
+        return self.parameters[name]
+
+    def value(self, name: str) -> Any:
+        """Scalar value of a parameter that does not vary by model year."""
+        return self.parameters[name].value
+
+    def at(self, name: str, model_year: int) -> Any:
+        """Value of ``name`` in force for ``model_year``."""
+        return self.parameters[name].at(model_year)
+
+    def assumptions(self) -> dict[str, Parameter]:
+        """Every parameter whose confidence is not 'verified' (listed in every result)."""
+        return {n: p for n, p in sorted(self.parameters.items()) if p.confidence != "verified"}
+
+    def with_overrides(self, overrides: Mapping[str, Any], file: str) -> "RuleSet":
+        """A copy with scenario overrides applied; each overridden value becomes an assumption.
+
+        A scalar replaces the value (or makes a schedule constant); a table ``{year = value}``
+        changes a schedule from those model years on.
+
+        Raises
+        ------
+        InputError
+            Naming ``file`` and the key, for an unknown name or a value of the wrong kind.
+        """
+        params = dict(self.parameters)
+        problems: list[Problem] = []
+        for name, raw in overrides.items():
+            field_name = f"overrides.{name}"
+            if name not in params:
+                near = [n for n in params if n.split(".")[0] == name.split(".")[0]][:6]
+                hint = f"; parameters of this kind: {', '.join(near)}" if near else "; see 'act-pool rules show'"
+                problems.append(Problem(file, None, field_name, f"unknown rule parameter '{name}'{hint}"))
+                continue
+            p = params[name]
+            try:
+                if isinstance(raw, dict):
+                    if p.by_year is None:
+                        raise ValueError("this parameter does not vary by model year: give a single value")
+                    sched = dict(p.by_year)
+                    for k, v in raw.items():
+                        sched[_year_key(k)] = _check_value(p, v)
+                    new = replace(p, by_year=sched)
+                else:
+                    v = _check_value(p, raw)
+                    new = (replace(p, value=v) if p.by_year is None
+                           else replace(p, by_year={min(p.by_year): v}))
+            except ValueError as exc:
+                problems.append(Problem(file, None, field_name, str(exc)))
+                continue
+            params[name] = replace(new, confidence="assumed", source=f"scenario override ({file})",
+                                   note=f"was: {p.display_value()} [{p.confidence}] {p.source}")
+        if problems:
+            raise InputError(problems)
+        return replace(self, parameters=params, overridden=self.overridden + tuple(overrides))
+
+
+def _year_key(k: Any) -> int:
+    try:
+        return int(k)
+    except (TypeError, ValueError):
+        raise ValueError(f"schedule key {k!r} is not a model year") from None
+
+
+def _check_value(p: Parameter, v: Any) -> Any:
+    """Check an override value against the parameter's kind and bounds; return it normalised."""
+    sample = p.value if p.by_year is None else next(iter(p.by_year.values()))
+    if isinstance(v, float):
+        v = Decimal(repr(v))
+    if isinstance(sample, bool):
+        if not isinstance(v, bool):
+            raise ValueError("expected true or false")
+    elif isinstance(sample, (int, Decimal)) and not isinstance(sample, bool):
+        if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
+            raise ValueError(f"expected a number ({p.unit})")
+        if p.minimum is not None and v < p.minimum:
+            raise ValueError(f"expected a number >= {p.minimum}, got {v}")
+        if p.maximum is not None and v > p.maximum:
+            raise ValueError(f"expected a number <= {p.maximum}, got {v}")
+    elif isinstance(sample, str):
+        if not isinstance(v, str) or (p.allowed and v not in p.allowed):
+            raise ValueError(f"expected one of {p.allowed}, got {v!r}")
+    elif isinstance(sample, list):
+        if not isinstance(v, list):
+            raise ValueError("expected a list")
+    return v
+
+
+def _parse_parameter(raw: dict, file: str) -> Parameter:
+    known = {"name", "value", "by_year", "unit", "description", "source", "confidence", "note",
+             "allowed", "minimum", "maximum"}
+    extra = set(raw) - known
+    if extra or "name" not in raw or ("value" in raw) == ("by_year" in raw):
+        raise ValueError(f"{file}: parameter {raw.get('name')!r} is malformed (keys {sorted(raw)})")
+    if raw.get("confidence", "assumed") not in CONFIDENCE:
+        raise ValueError(f"{file}: parameter {raw['name']}: confidence must be one of {CONFIDENCE}")
+    by_year = {_year_key(k): v for k, v in raw["by_year"].items()} if "by_year" in raw else None
+    return Parameter(
+        name=raw["name"], value=raw.get("value"), by_year=by_year, unit=raw.get("unit", ""),
+        description=raw.get("description", ""), source=raw.get("source", ""),
+        confidence=raw.get("confidence", "assumed"), note=raw.get("note", ""),
+        allowed=raw.get("allowed"), minimum=raw.get("minimum"), maximum=raw.get("maximum"))
+
+
+def read_rule_file(path: Path) -> tuple[dict, list[Parameter]]:
+    """Metadata and parameters of one rule-set file (no inheritance resolved)."""
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh, parse_float=Decimal)
+    params = [_parse_parameter(p, path.name) for p in data.pop("parameter", [])]
+    return data, params
+
+
+def bundled_ids(prefix: str = "") -> list[str]:
+    """Ids of the rule sets shipped with act-pool."""
+    return sorted(p.stem for p in _DATA.glob("*.toml") if p.stem.startswith(prefix))
+
+
+def load_rules(ref: str | Path, relative_to: Path | None = None) -> RuleSet:
+    """Load a bundled rule set by id (``act-2025``) or a rule-set file by path.
+
+    Raises
+    ------
+    InputError
+        If the id is unknown or the file cannot be read.
+    """
+    ref_s = str(ref)
+    if ref_s in bundled_ids():
+        path = _DATA / f"{ref_s}.toml"
+    else:
+        path = Path(ref_s)
+        if relative_to is not None and not path.is_absolute():
+            path = relative_to / path
+        if not path.suffix == ".toml" or not path.is_file():
+            raise InputError([Problem(ref_s, None, "rules", "unknown rule set: expected one of "
+                                      f"{', '.join(bundled_ids())} or the path of a rule-set TOML file")])
+    try:
+        meta, params = read_rule_file(path)
+    except (tomllib.TOMLDecodeError, ValueError, OSError) as exc:
+        raise InputError([Problem(str(path.name), None, None, f"cannot read rule set: {exc}")]) from None
+    merged: dict[str, Parameter] = {}
+    base = meta.get("based_on")
+    if base:
+        merged.update(load_rules(base, relative_to=path.parent).parameters)
+    for p in params:
+        merged[p.name] = p
+    return RuleSet(id=meta.get("id", path.stem), title=meta.get("title", ""),
+                   description=meta.get("description", ""), parameters=merged, based_on=base)
+
+
+def diff(a: RuleSet, b: RuleSet) -> list[tuple[str, Parameter | None, Parameter | None]]:
+    """Parameters that differ between two rule sets: (name, in a, in b), sorted by name."""
+    out = []
+    for name in sorted(set(a.parameters) | set(b.parameters)):
+        pa, pb = a.parameters.get(name), b.parameters.get(name)
+        if pa is None or pb is None or pa.value != pb.value or pa.by_year != pb.by_year:
+            out.append((name, pa, pb))
+    return out

@@ -1,0 +1,433 @@
+"""Scenario files (TOML plus CSV tables): loading and validation.
+
+Every problem found is collected and raised at once as :class:`~act_pool.errors.InputError`,
+each naming the file, the data row (1-based, the header not counted) and the field, before any
+result is computed or written.
+"""
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from act_pool.errors import InputError, Problem
+from act_pool.rules import RuleSet, load_rules
+from act_pool.rules.clauses import CREDIT_TYPES, GROUPS, POWERTRAINS, WEIGHT_CLASS_GROUP, state_codes
+
+SALES_COLUMNS = ("manufacturer", "state", "model_year", "weight_class", "powertrain", "aer_miles", "vehicles")
+BANK_COLUMNS = ("manufacturer", "state", "vintage", "group", "credit_type", "credits")
+RETIREMENT_MODES = ("optimal", "earliest-expiring")
+_SCENARIO_KEYS = {"name", "rules", "sales", "bank", "model_years", "states", "pooling", "retirement",
+                  "overrides", "description"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: everything a run needs, nothing read from disk later.
+
+    Attributes
+    ----------
+    name : str
+    rules : RuleSet
+        The rule set with the scenario's overrides applied.
+    sales : DataFrame
+        Columns of the sales table; ``model_year`` and ``vehicles`` int64, ``aer_miles`` exact
+        :class:`~decimal.Decimal` or None. Only rows of the simulated states and model years.
+    bank : DataFrame
+        Opening balances; ``credits`` in integer tenths (column ``credits_tenths``).
+    model_years : tuple of int
+        First and last model year simulated, inclusive.
+    states : tuple of str
+    pooling : bool
+    retirement : str
+        ``"optimal"`` or ``"earliest-expiring"``.
+    path : Path or None
+        The scenario file, when loaded from one.
+    """
+
+    name: str
+    rules: RuleSet
+    sales: pd.DataFrame
+    bank: pd.DataFrame
+    model_years: tuple[int, int]
+    states: tuple[str, ...]
+    pooling: bool
+    retirement: str
+    path: Path | None = None
+    description: str = ""
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def years(self) -> range:
+        """The simulated model years."""
+        return range(self.model_years[0], self.model_years[1] + 1)
+
+    def with_rules(self, rules: str | RuleSet, pooling: bool | None = None,
+                   retirement: str | None = None) -> "Scenario":
+        """The same sales and bank under another rule set (overrides re-applied)."""
+        base = load_rules(rules) if isinstance(rules, str) else rules
+        ruleset = base.with_overrides(self.overrides, str(self.path or self.name)) if self.overrides else base
+        pool = rules_allow_pooling(ruleset) if pooling is None else pooling
+        mode = retirement or str(ruleset.value("retirement.default"))
+        _check_modes(ruleset, pool, mode, str(self.path or self.name), [])
+        return replace(self, rules=ruleset, pooling=pool, retirement=mode)
+
+
+def rules_allow_pooling(rules: RuleSet) -> bool:
+    return bool(rules.value("pooling.allowed"))
+
+
+def default_scenario_path() -> Path:
+    """The bundled default scenario file (installed as ``act_pool.scenarios``, or the source tree's
+    ``scenarios/`` folder when act-pool runs from a checkout)."""
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("act_pool.scenarios") / "default" / "scenario.toml"))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "scenarios" / "default" / "scenario.toml"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file and its tables.
+
+    Raises
+    ------
+    InputError
+        With every problem found (file, row, field, what was expected).
+    """
+    path = Path(path)
+    label = str(path)
+    if not path.is_file():
+        raise InputError([Problem(label, None, None, "scenario file not found")])
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(label, None, None, f"not valid TOML: {exc}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(label, None, None, f"cannot read: {exc}")]) from None
+    problems: list[Problem] = []
+    for key in ("name", "rules", "sales"):
+        if key not in doc:
+            problems.append(Problem(label, None, key, "required key is missing"))
+    for key in sorted(set(doc) - _SCENARIO_KEYS):
+        problems.append(Problem(label, None, key, f"unknown key; expected one of {sorted(_SCENARIO_KEYS)}"))
+    if problems:
+        raise InputError(problems)
+    base = path.parent
+    sales_rows = bank_rows = None
+    sales_label = str(base / str(doc["sales"]))
+    try:
+        sales_rows = _read_csv(base / str(doc["sales"]), sales_label, SALES_COLUMNS, problems, optional=("aer_miles",))
+    except InputError as exc:
+        problems.extend(exc.problems)
+    bank_label = None
+    if "bank" in doc:
+        bank_label = str(base / str(doc["bank"]))
+        try:
+            bank_rows = _read_csv(base / str(doc["bank"]), bank_label, BANK_COLUMNS, problems)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    return build_scenario(doc, label, sales_rows, sales_label, bank_rows, bank_label, problems, path)
+
+
+def scenario_from_frames(name: str, rules: str | RuleSet, sales: pd.DataFrame, bank: pd.DataFrame | None = None,
+                         **options: Any) -> Scenario:
+    """Build and validate a scenario from DataFrames (for notebooks), with the checks of a file.
+
+    ``options`` are the scenario keys: ``model_years``, ``states``, ``pooling``, ``retirement``,
+    ``overrides``.
+    """
+    doc: dict[str, Any] = {"name": name, "rules": rules if isinstance(rules, str) else "<RuleSet>", **options}
+    problems: list[Problem] = []
+    sales_rows = _frame_rows(sales, "sales", SALES_COLUMNS, problems, optional=("aer_miles",))
+    bank_rows = _frame_rows(bank, "bank", BANK_COLUMNS, problems) if bank is not None else None
+    return build_scenario(doc, f"scenario '{name}'", sales_rows, "sales", bank_rows,
+                          "bank" if bank is not None else None, problems, None,
+                          ruleset=rules if isinstance(rules, RuleSet) else None)
+
+
+def _frame_rows(frame: pd.DataFrame, label: str, columns: tuple[str, ...], problems: list[Problem],
+                optional: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    _check_columns([str(c) for c in frame.columns], label, columns, problems, optional)
+    rows = []
+    for rec in frame.to_dict("records"):
+        rows.append({k: "" if v is None or (isinstance(v, float) and v != v) else str(v) for k, v in rec.items()})
+    return rows
+
+
+def _check_columns(header: list[str], label: str, columns: tuple[str, ...], problems: list[Problem],
+                   optional: tuple[str, ...] = ()) -> bool:
+    ok = True
+    for col in columns:
+        if col not in header and col not in optional:
+            problems.append(Problem(label, None, col, f"missing column; expected columns {', '.join(columns)}"))
+            ok = False
+    for col in header:
+        if col not in columns:
+            problems.append(Problem(label, None, col, f"unknown column; expected columns {', '.join(columns)}"))
+            ok = False
+    return ok
+
+
+def _read_csv(path: Path, label: str, columns: tuple[str, ...], problems: list[Problem],
+              optional: tuple[str, ...] = ()) -> list[dict[str, str]] | None:
+    if not path.is_file():
+        raise InputError([Problem(label, None, None, "file not found")])
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise InputError([Problem(label, None, None, "empty file: expected a header row")])
+            if not _check_columns(header, label, columns, problems, optional):
+                return None
+            rows = []
+            for i, rec in enumerate(reader, start=1):
+                if not any(c.strip() for c in rec):
+                    continue
+                if len(rec) != len(header):
+                    problems.append(Problem(label, i, None, f"{len(rec)} fields, expected {len(header)}"))
+                    continue
+                row = {h: c.strip() for h, c in zip(header, rec)}
+                row["_row"] = str(i)
+                rows.append(row)
+            return rows
+    except UnicodeDecodeError:
+        raise InputError([Problem(label, None, None, "not UTF-8 text")]) from None
+
+
+def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | None, sales_label: str,
+                   bank_rows: list[dict] | None, bank_label: str | None, problems: list[Problem],
+                   path: Path | None, ruleset: RuleSet | None = None) -> Scenario:
+    """Validate the scenario document and its rows; raise every problem or return the scenario."""
+    rules: RuleSet | None = ruleset
+    if rules is None:
+        try:
+            rules = load_rules(str(doc["rules"]), relative_to=path.parent if path else None)
+        except InputError:
+            problems.append(Problem(label, None, "rules", f"unknown rule set '{doc['rules']}': expected a bundled "
+                                    "rule set (see 'act-pool rules list') or the path of a rule-set file"))
+    overrides = doc.get("overrides", {})
+    if rules is not None and overrides:
+        if not isinstance(overrides, dict):
+            problems.append(Problem(label, None, "overrides", "expected a table of parameter = value"))
+        else:
+            try:
+                rules = rules.with_overrides(overrides, label)
+            except InputError as exc:
+                problems.extend(exc.problems)
+    if not isinstance(doc.get("name"), str) or not doc.get("name", "").strip():
+        problems.append(Problem(label, None, "name", "expected a non-empty string"))
+    if rules is None:
+        raise InputError(problems)
+
+    first_my, last_my = int(rules.value("model_years.first")), int(rules.value("model_years.last"))
+    known_states = state_codes(rules)
+    sales = _validate_sales(sales_rows or [], sales_label, rules, known_states, (first_my, last_my), problems)
+    bank = _validate_bank(bank_rows or [], bank_label or "bank", known_states, (first_my, last_my), problems)
+
+    years = _model_years(doc, label, sales, (first_my, last_my), problems)
+    states = _states(doc, label, sales, known_states, problems)
+    pooling = doc.get("pooling", rules_allow_pooling(rules))
+    if not isinstance(pooling, bool):
+        problems.append(Problem(label, None, "pooling", "expected true or false"))
+        pooling = False
+    retirement = doc.get("retirement", rules.value("retirement.default"))
+    _check_modes(rules, pooling, retirement, label, problems)
+    if problems:
+        raise InputError(problems)
+    assert years is not None
+    sales = sales[sales["state"].isin(states) & sales["model_year"].between(*years)].reset_index(drop=True)
+    bank = bank[bank["state"].isin(states)].reset_index(drop=True)
+    return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank, model_years=years,
+                    states=tuple(states), pooling=pooling, retirement=str(retirement), path=path,
+                    description=str(doc.get("description", "")), overrides=dict(overrides or {}))
+
+
+def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str, problems: list[Problem]) -> None:
+    if pooling and not rules_allow_pooling(rules):
+        problems.append(Problem(label, None, "pooling", f"rule set {rules.id} does not allow pooling; "
+                                "remove the key or set it to false"))
+    if retirement not in RETIREMENT_MODES:
+        problems.append(Problem(label, None, "retirement", f"expected one of {', '.join(RETIREMENT_MODES)}, "
+                                f"got {retirement!r}"))
+    elif retirement == "optimal" and not rules.value("retirement.flexible"):
+        problems.append(Problem(label, None, "retirement", f"rule set {rules.id} fixes the retirement order; "
+                                "use 'earliest-expiring'"))
+    if problems:
+        raise InputError(problems)
+
+
+def _model_years(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, bounds: tuple[int, int],
+                 problems: list[Problem]) -> tuple[int, int] | None:
+    raw = doc.get("model_years")
+    if raw is None:
+        if sales.empty:
+            problems.append(Problem(label, None, "model_years", "no sales rows to infer the model years from"))
+            return None
+        return int(sales["model_year"].min()), int(sales["model_year"].max())
+    if (not isinstance(raw, list) or len(raw) != 2 or not all(isinstance(y, int) and not isinstance(y, bool)
+                                                              for y in raw) or raw[0] > raw[1]):
+        problems.append(Problem(label, None, "model_years", "expected [first, last], two model years with first <= last"))
+        return None
+    if raw[0] < bounds[0] or raw[1] > bounds[1]:
+        problems.append(Problem(label, None, "model_years", f"expected years within the rule set's {bounds[0]}-{bounds[1]}"))
+        return None
+    return int(raw[0]), int(raw[1])
+
+
+def _states(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, known: list[str],
+            problems: list[Problem]) -> list[str]:
+    raw = doc.get("states")
+    if raw is None:
+        return sorted(set(sales["state"])) if not sales.empty else []
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        problems.append(Problem(label, None, "states", "expected a list of two-letter state codes"))
+        return []
+    for s in raw:
+        if s not in known:
+            problems.append(Problem(label, None, "states", f"unknown state '{s}'; expected one of {', '.join(known)}"))
+    return sorted(set(raw))
+
+
+def _int_field(row: dict, key: str, label: str, problems: list[Problem], what: str) -> int | None:
+    text = row.get(key, "")
+    try:
+        d = Decimal(text)
+        if d != d.to_integral_value() or not d.is_finite():
+            raise InvalidOperation
+        return int(d)
+    except (InvalidOperation, ValueError):
+        problems.append(Problem(label, _row(row), key, f"expected {what}, got {text!r}"))
+        return None
+
+
+def _row(row: dict) -> int | None:
+    return int(row["_row"]) if "_row" in row else None
+
+
+def _enumerate(rows: list[dict]) -> Iterable[dict]:
+    for i, row in enumerate(rows, start=1):
+        row.setdefault("_row", str(i))
+        yield row
+
+
+def _validate_sales(rows: list[dict], label: str, rules: RuleSet, known_states: list[str],
+                    bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
+    out = []
+    seen: dict[tuple, int] = {}
+    for row in _enumerate(rows):
+        r = _row(row)
+        bad = False
+        mfr = row.get("manufacturer", "")
+        if not mfr:
+            problems.append(Problem(label, r, "manufacturer", "expected a manufacturer name"))
+            bad = True
+        state = row.get("state", "")
+        if state not in known_states:
+            problems.append(Problem(label, r, "state", f"unknown state {state!r}; expected one of {', '.join(known_states)}"))
+            bad = True
+        my = _int_field(row, "model_year", label, problems, "an integer model year")
+        if my is not None and not bounds[0] <= my <= bounds[1]:
+            problems.append(Problem(label, r, "model_year", f"model year {my} is outside rule set {rules.id} "
+                                    f"({bounds[0]}-{bounds[1]})"))
+            bad = True
+        wc = row.get("weight_class", "")
+        if wc not in WEIGHT_CLASS_GROUP:
+            problems.append(Problem(label, r, "weight_class", f"unknown weight class {wc!r}; expected one of "
+                                    f"{', '.join(WEIGHT_CLASS_GROUP)}"))
+            bad = True
+        pt = row.get("powertrain", "")
+        if pt not in POWERTRAINS:
+            problems.append(Problem(label, r, "powertrain", f"unknown powertrain {pt!r}; expected one of "
+                                    f"{', '.join(POWERTRAINS)}"))
+            bad = True
+        aer_text = row.get("aer_miles", "")
+        aer: Decimal | None = None
+        if pt == "NZEV":
+            try:
+                aer = Decimal(aer_text)
+                if not aer.is_finite() or aer <= 0:
+                    raise InvalidOperation
+            except (InvalidOperation, ValueError):
+                problems.append(Problem(label, r, "aer_miles", f"an NZEV needs its all-electric range in miles "
+                                        f"(a number > 0), got {aer_text!r}"))
+                bad = True
+        elif aer_text:
+            problems.append(Problem(label, r, "aer_miles", f"expected empty for a {pt or 'non-NZEV'} row, "
+                                    f"got {aer_text!r}"))
+            bad = True
+        vehicles = _int_field(row, "vehicles", label, problems, "a whole number of vehicles >= 0")
+        if vehicles is not None and vehicles < 0:
+            problems.append(Problem(label, r, "vehicles", f"expected a whole number of vehicles >= 0, got {vehicles}"))
+            bad = True
+        if bad or my is None or vehicles is None:
+            continue
+        key = (mfr, state, my, wc, pt, aer)
+        if key in seen:
+            problems.append(Problem(label, r, "vehicles", f"duplicate of row {seen[key]} (same values in every "
+                                    "column but vehicles)"))
+            continue
+        seen[key] = r or 0
+        out.append({"manufacturer": mfr, "state": state, "model_year": my, "weight_class": wc,
+                    "powertrain": pt, "aer_miles": aer, "vehicles": vehicles})
+    frame = pd.DataFrame(out, columns=list(SALES_COLUMNS))
+    return frame.astype({"model_year": "int64", "vehicles": "int64"})
+
+
+def _validate_bank(rows: list[dict], label: str, known_states: list[str], bounds: tuple[int, int],
+                   problems: list[Problem]) -> pd.DataFrame:
+    out = []
+    seen: dict[tuple, int] = {}
+    for row in _enumerate(rows):
+        r = _row(row)
+        bad = False
+        mfr = row.get("manufacturer", "")
+        if not mfr:
+            problems.append(Problem(label, r, "manufacturer", "expected a manufacturer name"))
+            bad = True
+        state = row.get("state", "")
+        if state not in known_states:
+            problems.append(Problem(label, r, "state", f"unknown state {state!r}; expected one of {', '.join(known_states)}"))
+            bad = True
+        vintage = _int_field(row, "vintage", label, problems, "an integer model year")
+        if vintage is not None and not bounds[0] <= vintage <= bounds[1]:
+            problems.append(Problem(label, r, "vintage", f"expected a model year within {bounds[0]}-{bounds[1]}"))
+            bad = True
+        group = row.get("group", "")
+        if group not in GROUPS:
+            problems.append(Problem(label, r, "group", f"unknown group {group!r}; expected one of {', '.join(GROUPS)}"))
+            bad = True
+        ctype = row.get("credit_type", "")
+        if ctype not in CREDIT_TYPES:
+            problems.append(Problem(label, r, "credit_type", f"unknown credit type {ctype!r}; expected one of "
+                                    f"{', '.join(CREDIT_TYPES)}"))
+            bad = True
+        text = row.get("credits", "")
+        tenths = None
+        try:
+            d = Decimal(text) * 10
+            if not d.is_finite() or d != d.to_integral_value() or d < 0:
+                raise InvalidOperation
+            tenths = int(d)
+        except (InvalidOperation, ValueError):
+            problems.append(Problem(label, r, "credits", f"expected credits >= 0 to at most a tenth, got {text!r}"))
+            bad = True
+        if bad or vintage is None or tenths is None:
+            continue
+        key = (mfr, state, vintage, group, ctype)
+        if key in seen:
+            problems.append(Problem(label, r, "credits", f"duplicate of row {seen[key]} (same balance listed twice)"))
+            continue
+        seen[key] = r or 0
+        out.append({"manufacturer": mfr, "state": state, "vintage": vintage, "group": group,
+                    "credit_type": ctype, "credits_tenths": tenths})
+    cols = ["manufacturer", "state", "vintage", "group", "credit_type", "credits_tenths"]
+    return pd.DataFrame(out, columns=cols).astype({"vintage": "int64", "credits_tenths": "int64"})

@@ -1,0 +1,151 @@
+"""The compliance problem both solvers work on: credit lots, deficits and the rule gates.
+
+Built once from a scenario's obligations and opening bank, it is the single model that the
+regulatory-order solver (:mod:`act_pool.solve.sequential`) and the optimiser
+(:mod:`act_pool.solve.optimal`) share, so their results differ only by the retirement choices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from act_pool.rules import clauses
+from act_pool.rules.model import RuleSet
+from act_pool.scenario import Scenario
+
+LOT_COLUMNS = ["lot", "manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type",
+               "last_use", "credits", "opening"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the retirement order: which credits may meet which deficits, through which gate.
+
+    ``gate`` names a per-(state, model year) capacity (see :func:`gate_capacities`), or None.
+    """
+
+    name: str
+    source_groups: tuple[str, ...]
+    credit_type: str
+    target_groups: tuple[str, ...]
+    gate: str | None
+
+
+def retirement_steps(rules: RuleSet) -> list[Step]:
+    """The regulation's retirement order (13 CCR §1963.3(c)-(d)), one step per credit route.
+
+    Reconstructed as the reference notes give it (§5, EIA NEMS): NZEV credits first within the
+    50 % caps, then tractor ZEV to tractor deficits, Class 2b-3/4-8 ZEV to their deficits, tractor
+    ZEV to non-tractor deficits; then the low tractor volume flexibility (§1963.3(c)(3)) and, where
+    the rule set has one, the 2025 tractor offset, both with Class 2b-3/4-8 ZEV credits only.
+    """
+    nt, tr = clauses.NONTRACTOR_GROUPS, ("tractor",)
+    cross = bool(rules.value("tractor_credits.meet_nontractor_deficits"))
+    steps = [Step("tractor-nzev", tr, "NZEV", tr, "nzev_tractor"),
+             Step("nzev", nt, "NZEV", nt, "nzev_nontractor")]
+    if cross:
+        steps.append(Step("tractor-nzev-to-nontractor", tr, "NZEV", nt, "nzev_nontractor"))
+    steps += [Step("tractor-zev", tr, "ZEV", tr, None),
+              Step("zev", nt, "ZEV", nt, None)]
+    if cross:
+        steps.append(Step("tractor-zev-to-nontractor", tr, "ZEV", nt, None))
+    steps += [Step("low-volume-flexibility", nt, "ZEV", tr, "low_volume"),
+              Step("tractor-offset", nt, "ZEV", tr, "tractor_offset")]
+    return steps
+
+
+@dataclass
+class ComplianceProblem:
+    """Everything a solver needs, as plain tables (credits and deficits in integer tenths).
+
+    Attributes
+    ----------
+    lots : DataFrame
+        One row per credit lot: ``lot`` id, holder ``manufacturer``, ``origin_manufacturer``,
+        ``origin_state``, ``vintage``, ``group``, ``credit_type``, ``last_use`` (last model year it
+        may be retired in), ``credits`` and ``opening`` (from the opening bank).
+    deficits : DataFrame
+        One row per manufacturer x state x model year x group with deficits > 0 (``deficits``).
+    gates : DataFrame
+        Per manufacturer x state x model year: capacities ``nzev_nontractor``, ``nzev_tractor``,
+        ``low_volume``, ``tractor_offset``, ``pool`` and whether the state ``may_receive`` pooled credits.
+    years : range
+        Simulated model years.
+    makeup_years : int
+        Model years after its own in which a deficit may still be met.
+    makeup_zev_only : bool
+    pooling : bool
+    pool_states : frozenset of str
+    steps : list of Step
+    """
+
+    lots: pd.DataFrame
+    deficits: pd.DataFrame
+    gates: pd.DataFrame
+    years: range
+    makeup_years: int
+    makeup_zev_only: bool
+    pooling: bool
+    pool_states: frozenset[str]
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def manufacturers(self) -> list[str]:
+        return sorted(set(self.deficits["manufacturer"]) | set(self.lots["manufacturer"]))
+
+
+def build_problem(scenario: Scenario, obligations: pd.DataFrame) -> ComplianceProblem:
+    """Lots, deficits and gate capacities of a scenario (13 CCR §1963.2(g), §1963.3)."""
+    rules = scenario.rules
+    lots = _credit_lots(scenario, obligations)
+    deficits = obligations.loc[obligations["deficits"] > 0,
+                               ["manufacturer", "state", "model_year", "group", "deficits"]].reset_index(drop=True)
+    gates = gate_capacities(rules, obligations, scenario.pooling)
+    pool_states = frozenset(rules.value("pooling.states")) if scenario.pooling else frozenset()
+    return ComplianceProblem(lots=lots, deficits=deficits, gates=gates, years=scenario.years,
+                             makeup_years=clauses.makeup_model_years(rules),
+                             makeup_zev_only=bool(rules.value("makeup.zev_only")), pooling=scenario.pooling,
+                             pool_states=pool_states, steps=retirement_steps(rules))
+
+
+def _credit_lots(scenario: Scenario, obligations: pd.DataFrame) -> pd.DataFrame:
+    rules = scenario.rules
+    rows = []
+    for b in scenario.bank.itertuples(index=False):
+        rows.append((b.manufacturer, b.manufacturer, b.state, int(b.vintage), b.group, b.credit_type,
+                     clauses.credit_last_model_year(rules, b.state, int(b.vintage)), int(b.credits_tenths), True))
+    for o in obligations.itertuples(index=False):
+        for ctype, amount in (("ZEV", o.zev_credits), ("NZEV", o.nzev_credits)):
+            if amount > 0:
+                rows.append((o.manufacturer, o.manufacturer, o.state, int(o.model_year), o.group, ctype,
+                             clauses.credit_last_model_year(rules, o.state, int(o.model_year)), int(amount), False))
+    lots = pd.DataFrame(rows, columns=LOT_COLUMNS[1:])
+    lots = lots[lots["credits"] > 0].sort_values(
+        ["manufacturer", "origin_state", "vintage", "group", "credit_type", "opening"], kind="stable")
+    lots.insert(0, "lot", range(len(lots)))
+    return lots.reset_index(drop=True).astype({"vintage": "int64", "last_use": "int64", "credits": "int64"})
+
+
+def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool) -> pd.DataFrame:
+    """Per manufacturer x state x model year, the capacity of every rule gate, in tenths."""
+    wide = obligations.pivot_table(index=["manufacturer", "state", "model_year"], columns="group",
+                                   values="deficits", aggfunc="sum", fill_value=0)
+    for g in clauses.GROUPS:
+        if g not in wide:
+            wide[g] = 0
+    rows = []
+    for (m, s, y), r in wide.iterrows():
+        nt, tr = int(r["2b-3"] + r["4-8"]), int(r["tractor"])
+        rows.append({
+            "manufacturer": m, "state": s, "model_year": int(y),
+            "nzev_nontractor": clauses.nzev_cap_tenths(rules, nt, tractor=False),
+            "nzev_tractor": clauses.nzev_cap_tenths(rules, tr, tractor=True),
+            "low_volume": clauses.low_volume_allowance_tenths(rules, tr),
+            "tractor_offset": clauses.tractor_offset_allowance_tenths(rules, int(y), tr),
+            "pool": clauses.pooling_cap_tenths(rules, nt + tr) if pooling else 0,
+            "may_receive": pooling and clauses.pooling_may_receive(rules, s, int(y)),
+        })
+    cols = ["manufacturer", "state", "model_year", "nzev_nontractor", "nzev_tractor", "low_volume",
+            "tractor_offset", "pool", "may_receive"]
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,121 @@
+"""Deficits and credits per group and model year, worked by hand (reference notes §9)."""
+from fractions import Fraction
+
+import pytest
+
+from act_pool.obligations import compute_obligations
+from act_pool.rules import clauses, load_rules
+from helpers import row
+
+R21 = load_rules("act-2021")
+NO_SMALL = {"small_manufacturer.max_vehicles": 0}  # isolate the arithmetic from the 500-vehicle exemption
+
+
+def _ob(scenario, state="CA", year=2024, group=None, manufacturer="M"):
+    t = compute_obligations(scenario)
+    t = t[(t.manufacturer == manufacturer) & (t.state == state) & (t.model_year == year)]
+    return t.set_index("group") if group is None else t.set_index("group").loc[group]
+
+
+def test_case_a_deficits(scenario_of):
+    # Case A (CA, MY2024): 1,000 Class 2b-3, 200 Class 4-5, 100 Class 6-7, 50 Class 8, 300 tractors.
+    sc = scenario_of([row("CA", 2024, "2b-3", "ICE", 1000), row("CA", 2024, "4-5", "ICE", 200),
+                      row("CA", 2024, "6-7", "ICE", 100), row("CA", 2024, "8", "ICE", 50),
+                      row("CA", 2024, "tractor", "ICE", 300)], rules="act-2021")
+    ob = _ob(sc)
+    assert ob.loc["2b-3", "deficits"] == 400      # 1000 x 0.05 x 0.8 = 40.0
+    assert ob.loc["4-8", "deficits"] == 405       # 200x0.09x1 + 100x0.09x1.5 + 50x0.09x2 = 18 + 13.5 + 9 = 40.5
+    assert ob.loc["tractor", "deficits"] == 375   # 300 x 0.05 x 2.5 = 37.5
+    assert ob.loc["4-8", "vehicles"] == 350
+
+
+def test_case_b_credits(scenario_of):
+    # Case B: 60 Class 2b-3 BEVs -> 48.0; 10 BEV tractors -> 25.0; Class 6 PHEVs with 40 and 100 miles
+    # -> 1.5 x 0.40 = 0.60 and 1.5 x 0.75 = 1.125, summed 1.725 -> 1.7 (half-up to the tenth).
+    sc = scenario_of([row("CA", 2024, "2b-3", "ZEV", 60), row("CA", 2024, "tractor", "ZEV", 10),
+                      row("CA", 2024, "6-7", "NZEV", 1, aer=40), row("CA", 2024, "6-7", "NZEV", 1, aer=100)],
+                     rules="act-2021", overrides=NO_SMALL)
+    ob = _ob(sc)
+    assert ob.loc["2b-3", "zev_credits"] == 480
+    assert ob.loc["tractor", "zev_credits"] == 250
+    assert ob.loc["4-8", "nzev_credits"] == 17
+    # every vehicle counts toward deficits, ZEVs included: 60 x 0.05 x 0.8 = 2.4
+    assert ob.loc["2b-3", "deficits"] == 24
+
+
+def test_nzev_factor():
+    assert clauses.nzev_factor(R21, Fraction(40), 2024) == Fraction(40, 100)
+    assert clauses.nzev_factor(R21, Fraction(75), 2024) == Fraction(3, 4)
+    assert clauses.nzev_factor(R21, Fraction(100), 2024) == Fraction(3, 4)  # capped at 0.75
+    # MY2031+ under act-2021: 75-mile floor (assumed); 74.9 miles earns nothing, 75 earns 0.75
+    assert clauses.nzev_factor(R21, Fraction("74.9"), 2031) == 0
+    assert clauses.nzev_factor(R21, Fraction(75), 2031) == Fraction(3, 4)
+    # no NZEV credits after MY2035 (§1963.2(b))
+    assert clauses.nzev_factor(R21, Fraction(100), 2035) == Fraction(3, 4)
+    assert clauses.nzev_factor(R21, Fraction(100), 2036) == 0
+
+
+def test_two_tractors_owe_point_four(scenario_of):
+    # 2 x 7 % x 2.5 = 0.35 -> 0.4 (CA MY2025), never 0.3
+    assert _ob(scenario_of([row("CA", 2025, "tractor", "ICE", 2)], overrides=NO_SMALL), year=2025, group="tractor")["deficits"] == 4
+
+
+def test_rounding_is_per_group_sum_not_per_vehicle(scenario_of):
+    # 3 Class 2b-3 vehicles in MY2025: 3 x 0.07 x 0.8 = 0.168 -> 0.2; per-vehicle rounding would give 3 x 0.1 = 0.3
+    assert _ob(scenario_of([row("CA", 2025, "2b-3", "ICE", 3)], overrides=NO_SMALL), year=2025, group="2b-3")["deficits"] == 2
+
+
+def test_literal_rounding_option(scenario_of):
+    # 9 tractors MY2024 x 0.05 x 2.5 = 1.125: half-up 1.1; literal (fraction .125 >= .05) 1.2
+    rows = [row("CA", 2024, "tractor", "ICE", 9)]
+    assert _ob(scenario_of(rows, overrides=NO_SMALL), group="tractor")["deficits"] == 11
+    lit = scenario_of(rows, overrides={"rounding.mode": "literal", **NO_SMALL})
+    assert _ob(lit, group="tractor")["deficits"] == 12
+
+
+@pytest.mark.parametrize("vehicles, small", [(500, True), (501, False)])
+def test_small_manufacturer_threshold(scenario_of, vehicles, small):
+    # 500 or fewer vehicles in the state and model year: no deficits, credits still earned.
+    sc = scenario_of([row("CA", 2024, "2b-3", "ICE", vehicles - 10), row("CA", 2024, "2b-3", "ZEV", 10)])
+    ob = _ob(sc, group="2b-3")
+    assert bool(ob["small_manufacturer"]) is small
+    assert ob["deficits"] == (0 if small else round(vehicles * 0.05 * 0.8 * 10))  # 501 -> 20.04 -> 20.0
+    assert ob["zev_credits"] == 80  # 10 x 0.8
+
+
+def test_state_start_years_and_pauses(scenario_of):
+    sc = scenario_of([row(s, y, "2b-3", "ZEV", 100) for s in ("CA", "OR", "VT") for y in (2021, 2022, 2025, 2026)]
+                     + [row(s, y, "2b-3", "ICE", 900) for s in ("CA", "OR", "VT") for y in (2021, 2022, 2025, 2026)])
+    t = compute_obligations(sc).set_index(["state", "model_year", "group"])
+    # (tables in tenths) credits: CA from 2021, OR from 2022, VT from 2023 (assumed); 100 x 0.8 = 80.0
+    assert t.loc[("CA", 2021, "2b-3"), "zev_credits"] == 800
+    assert t.loc[("OR", 2021, "2b-3"), "zev_credits"] == 0
+    assert t.loc[("OR", 2022, "2b-3"), "zev_credits"] == 800
+    assert t.loc[("VT", 2022, "2b-3"), "zev_credits"] == 0
+    # deficits: OR from 2025 (paused 2025-2026: accrued, not enforced); VT from 2026 (paused 2026)
+    assert t.loc[("OR", 2022, "2b-3"), "deficits"] == 0
+    assert t.loc[("OR", 2025, "2b-3"), "deficits"] == 560   # 1000 x 0.07 x 0.8 = 56.0
+    assert not t.loc[("OR", 2025, "2b-3"), "enforced"]
+    assert t.loc[("VT", 2025, "2b-3"), "deficits"] == 0
+    assert t.loc[("VT", 2026, "2b-3"), "deficits"] == 800   # 1000 x 0.10 x 0.8 = 80.0
+    assert t.loc[("CA", 2025, "2b-3"), "enforced"]
+    assert not t.loc[("CA", 2022, "2b-3"), "enforced"]
+
+
+def test_credit_life():
+    # CA early-action MY2021-2023 credits usable through MY2030; MY2024 through 2029 (vintage + 5)
+    assert clauses.credit_last_model_year(R21, "CA", 2023) == 2030
+    assert clauses.credit_last_model_year(R21, "CA", 2024) == 2029
+    assert clauses.credit_last_model_year(R21, "OR", 2024) == 2030  # OR early-action window MY2022-2024
+
+
+def test_caps_and_allowances():
+    # Case C: combined non-tractor deficits 80.5 -> at most 40.25 NZEV: 40.2 in whole tenths
+    assert clauses.nzev_cap_tenths(R21, 805, tractor=False) == 402
+    assert clauses.nzev_cap_tenths(R21, 375, tractor=True) == 187   # 18.75 -> 18.7
+    # low tractor volume flexibility: 25.0 deficits -> up to 25 credits; 25.1 -> none
+    assert clauses.low_volume_allowance_tenths(R21, 250) == 250
+    assert clauses.low_volume_allowance_tenths(R21, 251) == 0
+    r25 = load_rules("act-2025")
+    assert clauses.tractor_offset_allowance_tenths(R21, 2026, 1000) == 0
+    assert clauses.tractor_offset_allowance_tenths(r25, 2026, 1001) == 250  # 25 % of 100.1 = 25.025 -> 25.0
