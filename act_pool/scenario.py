@@ -231,7 +231,7 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     first_my, last_my = int(rules.value("model_years.first")), int(rules.value("model_years.last"))
     known_states = state_codes(rules)
     sales = _validate_sales(sales_rows or [], sales_label, rules, known_states, (first_my, last_my), problems)
-    bank = _validate_bank(bank_rows or [], bank_label or "bank", known_states, (first_my, last_my), problems)
+    bank = _validate_bank(bank_rows or [], bank_label or "bank", rules, known_states, (first_my, last_my), problems)
 
     years = _model_years(doc, label, sales, (first_my, last_my), problems)
     states = _states(doc, label, sales, known_states, problems)
@@ -309,6 +309,35 @@ def _int_field(row: dict, key: str, label: str, problems: list[Problem], what: s
         return None
 
 
+def _year_field(row: dict, key: str, label: str, problems: list[Problem], bounds: tuple[int, int],
+                rules_id: str) -> int | None:
+    """A model year within the rule set's range, or None (a problem recorded)."""
+    year = _int_field(row, key, label, problems, "an integer model year")
+    if year is not None and not bounds[0] <= year <= bounds[1]:
+        problems.append(Problem(label, _row(row), key, f"model year {year} is outside rule set {rules_id} "
+                                f"({bounds[0]}-{bounds[1]})"))
+        return None
+    return year
+
+
+def _choice(row: dict, key: str, allowed: Iterable[str], label: str, problems: list[Problem],
+            what: str) -> str | None:
+    """The field's text if it is one of ``allowed`` (any non-empty text if None), else None."""
+    text = row.get(key, "")
+    allowed = list(allowed)
+    if text not in allowed:
+        problems.append(Problem(label, _row(row), key, f"unknown {what} {text!r}; expected one of {', '.join(allowed)}"))
+        return None
+    return text
+
+
+def _manufacturer(row: dict, label: str, problems: list[Problem]) -> str | None:
+    if not row.get("manufacturer", ""):
+        problems.append(Problem(label, _row(row), "manufacturer", "expected a manufacturer name"))
+        return None
+    return row["manufacturer"]
+
+
 def _row(row: dict) -> int | None:
     return int(row["_row"]) if "_row" in row else None
 
@@ -319,97 +348,74 @@ def _enumerate(rows: list[dict]) -> Iterable[dict]:
         yield row
 
 
+def _unique(key: tuple, row: dict, seen: dict[tuple, int], label: str, field_name: str, what: str,
+            problems: list[Problem]) -> bool:
+    """Record ``key``; a repeated key is a problem naming the earlier row."""
+    if key in seen:
+        problems.append(Problem(label, _row(row), field_name, f"duplicate of row {seen[key]} ({what})"))
+        return False
+    seen[key] = _row(row) or 0
+    return True
+
+
 def _validate_sales(rows: list[dict], label: str, rules: RuleSet, known_states: list[str],
                     bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
     out = []
     seen: dict[tuple, int] = {}
     for row in _enumerate(rows):
-        r = _row(row)
-        bad = False
-        mfr = row.get("manufacturer", "")
-        if not mfr:
-            problems.append(Problem(label, r, "manufacturer", "expected a manufacturer name"))
-            bad = True
-        state = row.get("state", "")
-        if state not in known_states:
-            problems.append(Problem(label, r, "state", f"unknown state {state!r}; expected one of {', '.join(known_states)}"))
-            bad = True
-        my = _int_field(row, "model_year", label, problems, "an integer model year")
-        if my is not None and not bounds[0] <= my <= bounds[1]:
-            problems.append(Problem(label, r, "model_year", f"model year {my} is outside rule set {rules.id} "
-                                    f"({bounds[0]}-{bounds[1]})"))
-            bad = True
-        wc = row.get("weight_class", "")
-        if wc not in WEIGHT_CLASS_GROUP:
-            problems.append(Problem(label, r, "weight_class", f"unknown weight class {wc!r}; expected one of "
-                                    f"{', '.join(WEIGHT_CLASS_GROUP)}"))
-            bad = True
-        pt = row.get("powertrain", "")
-        if pt not in POWERTRAINS:
-            problems.append(Problem(label, r, "powertrain", f"unknown powertrain {pt!r}; expected one of "
-                                    f"{', '.join(POWERTRAINS)}"))
-            bad = True
+        fields = (
+            _manufacturer(row, label, problems),
+            _choice(row, "state", known_states, label, problems, "state"),
+            _year_field(row, "model_year", label, problems, bounds, rules.id),
+            _choice(row, "weight_class", WEIGHT_CLASS_GROUP, label, problems, "weight class"),
+            _choice(row, "powertrain", POWERTRAINS, label, problems, "powertrain"),
+        )
+        pt = fields[4]
         aer_text = row.get("aer_miles", "")
         aer: Decimal | None = None
+        aer_ok = True
         if pt == "NZEV":
             try:
                 aer = Decimal(aer_text)
                 if not aer.is_finite() or aer <= 0:
                     raise InvalidOperation
             except (InvalidOperation, ValueError):
-                problems.append(Problem(label, r, "aer_miles", f"an NZEV needs its all-electric range in miles "
-                                        f"(a number > 0), got {aer_text!r}"))
-                bad = True
+                problems.append(Problem(label, _row(row), "aer_miles", "an NZEV needs its all-electric range in "
+                                        f"miles (a number > 0), got {aer_text!r}"))
+                aer_ok = False
         elif aer_text:
-            problems.append(Problem(label, r, "aer_miles", f"expected empty for a {pt or 'non-NZEV'} row, "
+            problems.append(Problem(label, _row(row), "aer_miles", f"expected empty for a {pt or 'non-NZEV'} row, "
                                     f"got {aer_text!r}"))
-            bad = True
+            aer_ok = False
         vehicles = _int_field(row, "vehicles", label, problems, "a whole number of vehicles >= 0")
         if vehicles is not None and vehicles < 0:
-            problems.append(Problem(label, r, "vehicles", f"expected a whole number of vehicles >= 0, got {vehicles}"))
-            bad = True
-        if bad or my is None or vehicles is None:
+            problems.append(Problem(label, _row(row), "vehicles", f"expected a whole number of vehicles >= 0, "
+                                    f"got {vehicles}"))
+            vehicles = None
+        if any(f is None for f in fields) or vehicles is None or not aer_ok:
             continue
-        key = (mfr, state, my, wc, pt, aer)
-        if key in seen:
-            problems.append(Problem(label, r, "vehicles", f"duplicate of row {seen[key]} (same values in every "
-                                    "column but vehicles)"))
+        mfr, state, my, wc, _ = fields
+        if not _unique((mfr, state, my, wc, pt, aer), row, seen, label, "vehicles",
+                       "same values in every column but vehicles", problems):
             continue
-        seen[key] = r or 0
         out.append({"manufacturer": mfr, "state": state, "model_year": my, "weight_class": wc,
                     "powertrain": pt, "aer_miles": aer, "vehicles": vehicles})
     frame = pd.DataFrame(out, columns=list(SALES_COLUMNS))
     return frame.astype({"model_year": "int64", "vehicles": "int64"})
 
 
-def _validate_bank(rows: list[dict], label: str, known_states: list[str], bounds: tuple[int, int],
-                   problems: list[Problem]) -> pd.DataFrame:
+def _validate_bank(rows: list[dict], label: str, rules: RuleSet, known_states: list[str],
+                   bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
     out = []
     seen: dict[tuple, int] = {}
     for row in _enumerate(rows):
-        r = _row(row)
-        bad = False
-        mfr = row.get("manufacturer", "")
-        if not mfr:
-            problems.append(Problem(label, r, "manufacturer", "expected a manufacturer name"))
-            bad = True
-        state = row.get("state", "")
-        if state not in known_states:
-            problems.append(Problem(label, r, "state", f"unknown state {state!r}; expected one of {', '.join(known_states)}"))
-            bad = True
-        vintage = _int_field(row, "vintage", label, problems, "an integer model year")
-        if vintage is not None and not bounds[0] <= vintage <= bounds[1]:
-            problems.append(Problem(label, r, "vintage", f"expected a model year within {bounds[0]}-{bounds[1]}"))
-            bad = True
-        group = row.get("group", "")
-        if group not in GROUPS:
-            problems.append(Problem(label, r, "group", f"unknown group {group!r}; expected one of {', '.join(GROUPS)}"))
-            bad = True
-        ctype = row.get("credit_type", "")
-        if ctype not in CREDIT_TYPES:
-            problems.append(Problem(label, r, "credit_type", f"unknown credit type {ctype!r}; expected one of "
-                                    f"{', '.join(CREDIT_TYPES)}"))
-            bad = True
+        fields = (
+            _manufacturer(row, label, problems),
+            _choice(row, "state", known_states, label, problems, "state"),
+            _year_field(row, "vintage", label, problems, bounds, rules.id),
+            _choice(row, "group", GROUPS, label, problems, "group"),
+            _choice(row, "credit_type", CREDIT_TYPES, label, problems, "credit type"),
+        )
         text = row.get("credits", "")
         tenths = None
         try:
@@ -418,15 +424,13 @@ def _validate_bank(rows: list[dict], label: str, known_states: list[str], bounds
                 raise InvalidOperation
             tenths = int(d)
         except (InvalidOperation, ValueError):
-            problems.append(Problem(label, r, "credits", f"expected credits >= 0 to at most a tenth, got {text!r}"))
-            bad = True
-        if bad or vintage is None or tenths is None:
+            problems.append(Problem(label, _row(row), "credits", f"expected credits >= 0 to at most a tenth, "
+                                    f"got {text!r}"))
+        if any(f is None for f in fields) or tenths is None:
             continue
-        key = (mfr, state, vintage, group, ctype)
-        if key in seen:
-            problems.append(Problem(label, r, "credits", f"duplicate of row {seen[key]} (same balance listed twice)"))
+        if not _unique(fields, row, seen, label, "credits", "same balance listed twice", problems):
             continue
-        seen[key] = r or 0
+        mfr, state, vintage, group, ctype = fields
         out.append({"manufacturer": mfr, "state": state, "vintage": vintage, "group": group,
                     "credit_type": ctype, "credits_tenths": tenths})
     cols = ["manufacturer", "state", "vintage", "group", "credit_type", "credits_tenths"]

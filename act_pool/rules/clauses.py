@@ -137,14 +137,14 @@ def pooling_cap_tenths(rules: RuleSet, deficits_tenths: int) -> int:
 
 
 def pooling_may_receive(rules: RuleSet, state: str, model_year: int) -> bool:
-    """Whether pooled credits may meet ``state``'s deficits of ``model_year`` (2025 amendments)."""
+    """Whether pooled credits may meet ``state``'s deficits of ``model_year`` (2025 amendments):
+    pooling allowed, the state in the pool, and the model year from the first pooling year.
+
+    A state whose program has not started has no deficits to receive credits for.
+    """
     if not rules.value("pooling.allowed"):
         return False
-    if state not in rules.value("pooling.states") or model_year < int(rules.value("pooling.first_model_year")):
-        return False
-    if rules.value("pooling.require_receiving_state_active"):
-        return model_year >= first_deficit_model_year(rules, state)
-    return True
+    return state in rules.value("pooling.states") and model_year >= int(rules.value("pooling.first_model_year"))
 
 
 def makeup_model_years(rules: RuleSet) -> int:

@@ -124,7 +124,8 @@ def _credit_lots(scenario: Scenario, obligations: pd.DataFrame) -> pd.DataFrame:
     lots = lots[lots["credits"] > 0].sort_values(
         ["manufacturer", "origin_state", "vintage", "group", "credit_type", "opening"], kind="stable")
     lots.insert(0, "lot", range(len(lots)))
-    return lots.reset_index(drop=True).astype({"vintage": "int64", "last_use": "int64", "credits": "int64"})
+    return lots.reset_index(drop=True).astype({"vintage": "int64", "last_use": "int64", "credits": "int64",
+                                               "opening": bool})
 
 
 def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool) -> pd.DataFrame:
