@@ -19,15 +19,16 @@ LEDGER_SORT = ["manufacturer", "year", "action", "state", "model_year", "group",
 def build_ledger(movements: list[dict]) -> pd.DataFrame:
     """Movements as a sorted table; ``credits`` in integer tenths, zero movements dropped.
 
-    Columns: those of the contract plus ``year`` (the model year in which the movement was made),
-    ``rule`` (the retirement step or ``credit-life``), ``pooled``, ``traded``, ``tractor_offset``
-    and ``lot`` (the credit lot it drew on).
+    Actions: ``retire``, ``expire`` and ``transfer`` (a declared trade, by the seller). Columns: those
+    of the contract plus ``year`` (the model year in which the movement was made), ``rule`` (the
+    retirement step, ``credit-life``, ``trade to ...`` or ``purchase``), ``pooled``, ``traded``,
+    ``tractor_offset`` and ``lot`` (the credit lot it drew on; -1 for a purchase).
     """
     led = pd.DataFrame(movements, columns=list(MOVEMENT_KEYS))
     led = led[led["credits"] > 0].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
                                           "year": "int64", "lot": "int64"})
     led["pooled"] = (led["action"] == "retire") & (led["origin_state"] != led["state"])
-    led["traded"] = led["origin_manufacturer"] != led["manufacturer"]
+    led["traded"] = (led["origin_manufacturer"] != led["manufacturer"]) | (led["action"] == "transfer")
     led["tractor_offset"] = ((led["action"] == "retire") & (led["group"] == "tractor")
                              & (led["origin_group"] != "tractor"))
     # Merge repeated draws of one lot on one deficit in one year (a step may take a lot twice).
@@ -53,6 +54,7 @@ def compliance_view(obligations: pd.DataFrame, ledger: pd.DataFrame, makeup_year
         "met_by_pooled": ret[ret["pooled"]],
         "met_by_traded": ret[ret["traded"]],
         "met_by_tractor_offset": ret[ret["tractor_offset"]],
+        "met_by_purchase": ret[ret["rule"] == "purchase"],
     }
     table = obligations.copy()
     for name, rows in parts.items():
@@ -75,11 +77,11 @@ def compliance_view(obligations: pd.DataFrame, ledger: pd.DataFrame, makeup_year
 def balances_view(problem: ComplianceProblem, ledger: pd.DataFrame) -> pd.DataFrame:
     """The bank at the end of each simulated model year, by holder, state, vintage, group and type.
 
-    A lot counts from its vintage (opening balances from the first year) until it is spent or expires.
+    A lot counts from the year its holder may first use it until it is retired, transferred or expires.
     """
     lots = problem.lots.copy()
     first = problem.years.start
-    lots["from"] = lots["vintage"].where(~lots["opening"], first).clip(lower=first)
+    lots["from"] = lots["available_from"].clip(lower=first)
     frames = []
     for t in problem.years:
         spent = ledger[ledger["year"] <= t].groupby("lot")["credits"].sum()
@@ -117,12 +119,11 @@ def check_conservation(problem: ComplianceProblem, obligations: pd.DataFrame, le
     lots = problem.lots
     last = problem.years.stop - 1
     mfrs = problem.manufacturers
-    opening = lots[lots["opening"]].groupby("manufacturer")["credits"].sum()
+    opening = lots[lots["source"] == "opening"].groupby("manufacturer")["credits"].sum()
     generated = (obligations["zev_credits"] + obligations["nzev_credits"]).groupby(obligations["manufacturer"]).sum()
-    traded_in = lots[~lots["opening"] & (lots["origin_manufacturer"] != lots["manufacturer"])] \
-        .groupby("manufacturer")["credits"].sum()
-    traded_out = lots[~lots["opening"] & (lots["origin_manufacturer"] != lots["manufacturer"])] \
-        .groupby("origin_manufacturer")["credits"].sum()
+    purchased = ledger[ledger["rule"] == "purchase"].groupby("manufacturer")["credits"].sum()
+    traded_in = lots[lots["source"] == "bought"].groupby("manufacturer")["credits"].sum().add(purchased, fill_value=0)
+    traded_out = ledger[ledger["action"] == "transfer"].groupby("manufacturer")["credits"].sum()
     retired = ledger[ledger["action"] == "retire"].groupby("manufacturer")["credits"].sum()
     expired = ledger[ledger["action"] == "expire"].groupby("manufacturer")["credits"].sum()
     closing = balances[balances["model_year"] == last].groupby("manufacturer")["credits"].sum()

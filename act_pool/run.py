@@ -10,6 +10,7 @@ from act_pool.ledger import balances_view, build_ledger, check_conservation, com
 from act_pool.obligations import compute_obligations
 from act_pool.scenario import Scenario, load_scenario
 from act_pool.solve.problem import ComplianceProblem, build_problem
+from act_pool.solve.purchase import purchase_movements
 from act_pool.solve.sequential import solve_earliest_expiring
 
 
@@ -74,8 +75,13 @@ def run(scenario: Scenario | str | Path) -> Result:
         movements = solve_optimal(problem)
     else:
         movements = solve_earliest_expiring(problem)
+    movements += problem.transfers
     ledger = build_ledger(movements)
     compliance = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])
+    purchases = purchase_movements(scenario, compliance)
+    if purchases:
+        ledger = build_ledger(movements + purchases)
+        compliance = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])
     balances = balances_view(problem, ledger)
     conservation = check_conservation(problem, obligations, ledger, balances)
     return Result(scenario=scenario, obligations=obligations, problem=problem, ledger=ledger,

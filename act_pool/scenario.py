@@ -21,9 +21,10 @@ from act_pool.rules.clauses import CREDIT_TYPES, GROUPS, POWERTRAINS, WEIGHT_CLA
 
 SALES_COLUMNS = ("manufacturer", "state", "model_year", "weight_class", "powertrain", "aer_miles", "vehicles")
 BANK_COLUMNS = ("manufacturer", "state", "vintage", "group", "credit_type", "credits")
+TRADE_COLUMNS = ("seller", "buyer", "state", "vintage", "group", "credit_type", "credits", "model_year")
 RETIREMENT_MODES = ("optimal", "earliest-expiring")
-_SCENARIO_KEYS = {"name", "rules", "sales", "bank", "model_years", "states", "pooling", "retirement",
-                  "overrides", "description"}
+_SCENARIO_KEYS = {"name", "rules", "sales", "bank", "trades", "purchase", "model_years", "states", "pooling",
+                  "retirement", "overrides", "description"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class Scenario:
     pooling : bool
     retirement : str
         ``"optimal"`` or ``"earliest-expiring"``.
+    trades : DataFrame
+        Declared transfers between manufacturers (``credits_tenths``; ``row`` is the table row).
+    trades_file : str
+        Where the trades came from, for error messages.
+    purchase_price : Decimal or None
+        Price (USD per credit) at which manufacturers may buy credits to cover what they cannot meet.
+    purchase_manufacturers : tuple of str or None
+        Who may buy (None: everyone).
     path : Path or None
         The scenario file, when loaded from one.
     """
@@ -58,6 +67,10 @@ class Scenario:
     states: tuple[str, ...]
     pooling: bool
     retirement: str
+    trades: pd.DataFrame = field(default_factory=lambda: _empty_trades())
+    trades_file: str = "trades"
+    purchase_price: Decimal | None = None
+    purchase_manufacturers: tuple[str, ...] | None = None
     path: Path | None = None
     description: str = ""
     overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -134,23 +147,33 @@ def load_scenario(path: str | Path) -> Scenario:
             bank_rows = _read_csv(base / str(doc["bank"]), bank_label, BANK_COLUMNS, problems)
         except InputError as exc:
             problems.extend(exc.problems)
-    return build_scenario(doc, label, sales_rows, sales_label, bank_rows, bank_label, problems, path)
+    trade_rows = trades_label = None
+    if "trades" in doc:
+        trades_label = str(base / str(doc["trades"]))
+        try:
+            trade_rows = _read_csv(base / str(doc["trades"]), trades_label, TRADE_COLUMNS, problems)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    return build_scenario(doc, label, sales_rows, sales_label, bank_rows, bank_label, problems, path,
+                          trade_rows=trade_rows, trades_label=trades_label)
 
 
 def scenario_from_frames(name: str, rules: str | RuleSet, sales: pd.DataFrame, bank: pd.DataFrame | None = None,
-                         **options: Any) -> Scenario:
+                         trades: pd.DataFrame | None = None, **options: Any) -> Scenario:
     """Build and validate a scenario from DataFrames (for notebooks), with the checks of a file.
 
-    ``options`` are the scenario keys: ``model_years``, ``states``, ``pooling``, ``retirement``,
-    ``overrides``.
+    ``sales``, ``bank`` and ``trades`` have the columns of the CSV tables; ``options`` are the other
+    scenario keys: ``model_years``, ``states``, ``pooling``, ``retirement``, ``overrides``, ``purchase``.
     """
     doc: dict[str, Any] = {"name": name, "rules": rules if isinstance(rules, str) else "<RuleSet>", **options}
     problems: list[Problem] = []
     sales_rows = _frame_rows(sales, "sales", SALES_COLUMNS, problems, optional=("aer_miles",))
     bank_rows = _frame_rows(bank, "bank", BANK_COLUMNS, problems) if bank is not None else None
+    trade_rows = _frame_rows(trades, "trades", TRADE_COLUMNS, problems) if trades is not None else None
     return build_scenario(doc, f"scenario '{name}'", sales_rows, "sales", bank_rows,
                           "bank" if bank is not None else None, problems, None,
-                          ruleset=rules if isinstance(rules, RuleSet) else None)
+                          ruleset=rules if isinstance(rules, RuleSet) else None, trade_rows=trade_rows,
+                          trades_label="trades" if trades is not None else None)
 
 
 def _frame_rows(frame: pd.DataFrame, label: str, columns: tuple[str, ...], problems: list[Problem],
@@ -205,7 +228,8 @@ def _read_csv(path: Path, label: str, columns: tuple[str, ...], problems: list[P
 
 def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | None, sales_label: str,
                    bank_rows: list[dict] | None, bank_label: str | None, problems: list[Problem],
-                   path: Path | None, ruleset: RuleSet | None = None) -> Scenario:
+                   path: Path | None, ruleset: RuleSet | None = None, trade_rows: list[dict] | None = None,
+                   trades_label: str | None = None) -> Scenario:
     """Validate the scenario document and its rows; raise every problem or return the scenario."""
     rules: RuleSet | None = ruleset
     if rules is None:
@@ -232,6 +256,9 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     known_states = state_codes(rules)
     sales = _validate_sales(sales_rows or [], sales_label, rules, known_states, (first_my, last_my), problems)
     bank = _validate_bank(bank_rows or [], bank_label or "bank", rules, known_states, (first_my, last_my), problems)
+    trades = _validate_trades(trade_rows or [], trades_label or "trades", rules, known_states, (first_my, last_my),
+                              problems)
+    price, buyers = _purchase(doc, label, problems)
 
     years = _model_years(doc, label, sales, (first_my, last_my), problems)
     states = _states(doc, label, sales, known_states, problems)
@@ -246,9 +273,31 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     assert years is not None
     sales = sales[sales["state"].isin(states) & sales["model_year"].between(*years)].reset_index(drop=True)
     bank = bank[bank["state"].isin(states)].reset_index(drop=True)
+    trades = trades[trades["state"].isin(states)].reset_index(drop=True)
     return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank, model_years=years,
-                    states=tuple(states), pooling=pooling, retirement=str(retirement), path=path,
-                    description=str(doc.get("description", "")), overrides=dict(overrides or {}))
+                    states=tuple(states), pooling=pooling, retirement=str(retirement), trades=trades,
+                    trades_file=trades_label or "trades", purchase_price=price, purchase_manufacturers=buyers,
+                    path=path, description=str(doc.get("description", "")), overrides=dict(overrides or {}))
+
+
+def _purchase(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> tuple[Decimal | None,
+                                                                                  tuple[str, ...] | None]:
+    """The optional ``[purchase]`` table: ``price`` (USD per credit) and ``manufacturers``."""
+    raw = doc.get("purchase")
+    if raw is None:
+        return None, None
+    if not isinstance(raw, dict) or set(raw) - {"price", "manufacturers"}:
+        problems.append(Problem(label, None, "purchase", "expected a table with 'price' and optional 'manufacturers'"))
+        return None, None
+    price = raw.get("price")
+    if isinstance(price, bool) or not isinstance(price, (int, Decimal)) or price < 0:
+        problems.append(Problem(label, None, "purchase.price", f"expected a price >= 0 in USD per credit, got {price!r}"))
+        price = None
+    buyers = raw.get("manufacturers")
+    if buyers is not None and (not isinstance(buyers, list) or not all(isinstance(b, str) for b in buyers)):
+        problems.append(Problem(label, None, "purchase.manufacturers", "expected a list of manufacturer names"))
+        buyers = None
+    return (Decimal(price) if price is not None else None), (tuple(buyers) if buyers is not None else None)
 
 
 def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str, problems: list[Problem]) -> None:
@@ -416,16 +465,7 @@ def _validate_bank(rows: list[dict], label: str, rules: RuleSet, known_states: l
             _choice(row, "group", GROUPS, label, problems, "group"),
             _choice(row, "credit_type", CREDIT_TYPES, label, problems, "credit type"),
         )
-        text = row.get("credits", "")
-        tenths = None
-        try:
-            d = Decimal(text) * 10
-            if not d.is_finite() or d != d.to_integral_value() or d < 0:
-                raise InvalidOperation
-            tenths = int(d)
-        except (InvalidOperation, ValueError):
-            problems.append(Problem(label, _row(row), "credits", f"expected credits >= 0 to at most a tenth, "
-                                    f"got {text!r}"))
+        tenths = _tenths_field(row, "credits", label, problems)
         if any(f is None for f in fields) or tenths is None:
             continue
         if not _unique(fields, row, seen, label, "credits", "same balance listed twice", problems):
@@ -435,3 +475,61 @@ def _validate_bank(rows: list[dict], label: str, rules: RuleSet, known_states: l
                     "credit_type": ctype, "credits_tenths": tenths})
     cols = ["manufacturer", "state", "vintage", "group", "credit_type", "credits_tenths"]
     return pd.DataFrame(out, columns=cols).astype({"vintage": "int64", "credits_tenths": "int64"})
+
+
+def _empty_trades() -> pd.DataFrame:
+    cols = ["seller", "buyer", "state", "vintage", "group", "credit_type", "credits_tenths", "model_year", "row"]
+    return pd.DataFrame(columns=cols).astype({"vintage": "int64", "credits_tenths": "int64", "model_year": "int64",
+                                              "row": "int64"})
+
+
+def _validate_trades(rows: list[dict], label: str, rules: RuleSet, known_states: list[str],
+                     bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
+    """Field checks of the trades table; whether the seller holds the credits is checked against the
+    credits generated (:func:`act_pool.solve.problem.apply_trades`)."""
+    out = []
+    for row in _enumerate(rows):
+        seller, buyer = row.get("seller", ""), row.get("buyer", "")
+        ok = True
+        for key, who in (("seller", seller), ("buyer", buyer)):
+            if not who:
+                problems.append(Problem(label, _row(row), key, "expected a manufacturer name"))
+                ok = False
+        if ok and seller == buyer:
+            problems.append(Problem(label, _row(row), "buyer", "expected a buyer other than the seller"))
+            ok = False
+        fields = (
+            _choice(row, "state", known_states, label, problems, "state"),
+            _year_field(row, "vintage", label, problems, bounds, rules.id),
+            _choice(row, "group", GROUPS, label, problems, "group"),
+            _choice(row, "credit_type", CREDIT_TYPES, label, problems, "credit type"),
+            _year_field(row, "model_year", label, problems, bounds, rules.id),
+        )
+        tenths = _tenths_field(row, "credits", label, problems, positive=True)
+        if not ok or any(f is None for f in fields) or tenths is None:
+            continue
+        state, vintage, group, ctype, year = fields
+        if year < vintage:
+            problems.append(Problem(label, _row(row), "model_year", f"a credit of vintage {vintage} cannot be "
+                                    f"transferred in model year {year}, before it exists"))
+            continue
+        out.append({"seller": seller, "buyer": buyer, "state": state, "vintage": vintage, "group": group,
+                    "credit_type": ctype, "credits_tenths": tenths, "model_year": year, "row": _row(row) or 0})
+    if not out:
+        return _empty_trades()
+    return pd.DataFrame(out).astype({"vintage": "int64", "credits_tenths": "int64", "model_year": "int64",
+                                     "row": "int64"})
+
+
+def _tenths_field(row: dict, key: str, label: str, problems: list[Problem], positive: bool = False) -> int | None:
+    """Credits to at most a tenth, as integer tenths (>= 0, or > 0 with ``positive``)."""
+    text = row.get(key, "")
+    try:
+        d = Decimal(text) * 10
+        if not d.is_finite() or d != d.to_integral_value() or d < 0 or (positive and d == 0):
+            raise InvalidOperation
+        return int(d)
+    except (InvalidOperation, ValueError):
+        bound = "> 0" if positive else ">= 0"
+        problems.append(Problem(label, _row(row), key, f"expected credits {bound} to at most a tenth, got {text!r}"))
+        return None

@@ -48,3 +48,14 @@ def row(state: str, year: int, weight_class: str, powertrain: str, vehicles: int
         manufacturer: str = "M") -> tuple:
     """One sales row in SALES_COLUMNS order."""
     return (manufacturer, state, year, weight_class, powertrain, aer, vehicles)
+
+
+def write_trades(folder: Path, trades: list[tuple]) -> str:
+    """Write trades.csv (rows in TRADE_COLUMNS order) beside a scenario; return its file name."""
+    from act_pool.scenario import TRADE_COLUMNS
+
+    with open(folder / "trades.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(TRADE_COLUMNS)
+        w.writerows(trades)
+    return "trades.csv"

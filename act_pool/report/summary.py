@@ -56,6 +56,10 @@ def build_summary(result: "Result") -> dict:
         "unmet_short": _credits(comp.loc[comp["status"] == "short", "unmet"].sum()),
         "unmet_open": _credits(comp.loc[comp["status"] == "open", "unmet"].sum()),
         "closing_bank": _credits(result.conservation["closing"].sum()),
+        "purchased": _credits(comp["met_by_purchase"].sum()),
+        "purchase_cost_usd": (float(sc.purchase_price * int(comp["met_by_purchase"].sum()) / 10)
+                              if sc.purchase_price is not None else None),
+        "traded": _credits(led.loc[led["action"] == "transfer", "credits"].sum()),
         "rows_short": int((comp["status"] == "short").sum()),
         "rows_open": int((comp["status"] == "open").sum()),
     }

@@ -4,8 +4,9 @@ Nodes (``kind`` attribute, tuple ids):
 
 - ``("bank", s, g, c, e, t)``: credits of origin state ``s``, group ``g``, type ``c`` whose life
   ends with model year ``e`` (credits of one expiry year and class are interchangeable), held at
-  the end of year ``t``. Lots enter at their vintage (opening balances at the first year): the
-  node's ``demand`` is minus their credits.
+  the end of year ``t``. Lots enter in the year the holder may first use them (their vintage,
+  the first simulated year for opening balances, the trade's year for credits bought): the node's
+  ``demand`` is minus their credits.
 - ``("avail", s, g, c, t)``: those credits of ``s`` usable in year ``t``, whatever their expiry.
 - ``("hub", g, c, t)`` and ``("import", s, g, c, t)``: pooling in year ``t`` routes through one
   hub per group and type, so its size grows with the states, not their pairs.
@@ -67,7 +68,7 @@ def weights_for(total_supply: int, total_deficits: int) -> Weights:
 
 def build_network(problem: ComplianceProblem, manufacturer: str) -> nx.DiGraph:
     """The credit network of one manufacturer (see the module docstring)."""
-    lots = problem.lots[(problem.lots["manufacturer"] == manufacturer)]
+    lots = problem.usable_lots(manufacturer)
     deficits = problem.deficits[problem.deficits["manufacturer"] == manufacturer]
     gates = problem.gates[problem.gates["manufacturer"] == manufacturer].set_index(["state", "model_year"])
     first, last = problem.years.start, problem.years.stop - 1
@@ -98,7 +99,7 @@ def build_network(problem: ComplianceProblem, manufacturer: str) -> nx.DiGraph:
 
     # Bank chains per expiry class, drawn into the year's available credits.
     usable = lots[lots["last_use"] >= first].copy()
-    usable["enter"] = usable["vintage"].where(~usable["opening"], first).clip(lower=first)
+    usable["enter"] = usable["available_from"].clip(lower=first)
     for (s, g, c, e), grp in usable.groupby(["origin_state", "group", "credit_type", "last_use"], sort=True):
         start = int(grp["enter"].min())
         stop = min(int(e), last)

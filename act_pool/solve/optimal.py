@@ -130,8 +130,8 @@ def _pool_rows(G: nx.DiGraph, problem: ComplianceProblem) -> list[tuple[list, fl
 
 def _pre_expired(problem: ComplianceProblem, manufacturer: str) -> list[dict]:
     """Opening balances whose life ended before the first simulated year."""
-    lots = problem.lots[(problem.lots["manufacturer"] == manufacturer)
-                        & (problem.lots["last_use"] < problem.years.start)]
+    lots = problem.usable_lots(manufacturer)
+    lots = lots[lots["last_use"] < problem.years.start]
     return [_movement(r, "expire", r.origin_state, int(r.last_use), r.group, int(r.credits), int(r.last_use),
                       "credit-life") for r in lots.itertuples(index=False)]
 
@@ -149,13 +149,13 @@ _EDGE_ORDER = {"draw": 0, "retire": 1, "export": 2, "import": 3, "carry": 4, "ex
 def flows_to_movements(G: nx.DiGraph, flow: dict, problem: ComplianceProblem, manufacturer: str) -> list[dict]:
     """Split arc flows back into lots: parcels travel the DAG in topological order, earliest
     expiring and oldest vintage first at every node, each arc taking its flow in turn."""
-    lots = problem.lots[(problem.lots["manufacturer"] == manufacturer)
-                        & (problem.lots["last_use"] >= problem.years.start)]
+    lots = problem.usable_lots(manufacturer)
+    lots = lots[lots["last_use"] >= problem.years.start]
     first = problem.years.start
     by_id = {int(r.lot): r for r in lots.itertuples(index=False)}
     inbox: dict[tuple, list[list]] = defaultdict(list)  # node -> parcels [lot, amount, route, year]
     for r in lots.itertuples(index=False):
-        enter = first if r.opening else max(int(r.vintage), first)
+        enter = max(int(r.available_from), first)
         inbox[("bank", r.origin_state, r.group, r.credit_type, int(r.last_use), enter)].append(
             [int(r.lot), int(r.credits), None, None])
     out: list[dict] = []

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from act_pool.errors import InputError, Problem
 from act_pool.rules import clauses
 from act_pool.rules.model import RuleSet
 from act_pool.scenario import Scenario
+from act_pool.tenths import format_tenths
 
 LOT_COLUMNS = ["lot", "manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type",
-               "last_use", "credits", "opening"]
+               "last_use", "credits", "source", "available_from", "usable"]
+SOURCES = ("opening", "generated", "bought")
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ class ComplianceProblem:
     lots : DataFrame
         One row per credit lot: ``lot`` id, holder ``manufacturer``, ``origin_manufacturer``,
         ``origin_state``, ``vintage``, ``group``, ``credit_type``, ``last_use`` (last model year it
-        may be retired in), ``credits`` and ``opening`` (from the opening bank).
+        may be retired in), ``credits``, ``source`` (opening, generated or bought),
+        ``available_from`` (first model year the holder may use it) and ``usable`` (False for
+        credits the holder has sold: they stay in its bank until the transfer, then leave).
+    transfers : list of dict
+        Ledger movements (action ``transfer``) of the declared trades.
     deficits : DataFrame
         One row per manufacturer x state x model year x group with deficits > 0 (``deficits``).
     gates : DataFrame
@@ -89,16 +96,21 @@ class ComplianceProblem:
     pooling: bool
     pool_states: frozenset[str]
     steps: list[Step] = field(default_factory=list)
+    transfers: list[dict] = field(default_factory=list)
 
     @property
     def manufacturers(self) -> list[str]:
         return sorted(set(self.deficits["manufacturer"]) | set(self.lots["manufacturer"]))
 
+    def usable_lots(self, manufacturer: str) -> pd.DataFrame:
+        """The lots ``manufacturer`` may retire (sold credits excluded)."""
+        return self.lots[(self.lots["manufacturer"] == manufacturer) & self.lots["usable"]]
+
 
 def build_problem(scenario: Scenario, obligations: pd.DataFrame) -> ComplianceProblem:
     """Lots, deficits and gate capacities of a scenario (13 CCR §1963.2(g), §1963.3)."""
     rules = scenario.rules
-    lots = _credit_lots(scenario, obligations)
+    lots, transfers = apply_trades(_credit_lots(scenario, obligations), scenario)
     deficits = obligations.loc[obligations["deficits"] > 0,
                                ["manufacturer", "state", "model_year", "group", "deficits"]].reset_index(drop=True)
     gates = gate_capacities(rules, obligations, scenario.pooling)
@@ -106,26 +118,85 @@ def build_problem(scenario: Scenario, obligations: pd.DataFrame) -> CompliancePr
     return ComplianceProblem(lots=lots, deficits=deficits, gates=gates, years=scenario.years,
                              makeup_years=clauses.makeup_model_years(rules),
                              makeup_zev_only=bool(rules.value("makeup.zev_only")), pooling=scenario.pooling,
-                             pool_states=pool_states, steps=retirement_steps(rules))
+                             pool_states=pool_states, steps=retirement_steps(rules), transfers=transfers)
 
 
 def _credit_lots(scenario: Scenario, obligations: pd.DataFrame) -> pd.DataFrame:
     rules = scenario.rules
+    first = scenario.model_years[0]
     rows = []
     for b in scenario.bank.itertuples(index=False):
         rows.append((b.manufacturer, b.manufacturer, b.state, int(b.vintage), b.group, b.credit_type,
-                     clauses.credit_last_model_year(rules, b.state, int(b.vintage)), int(b.credits_tenths), True))
+                     clauses.credit_last_model_year(rules, b.state, int(b.vintage)), int(b.credits_tenths),
+                     "opening", first, True))
     for o in obligations.itertuples(index=False):
         for ctype, amount in (("ZEV", o.zev_credits), ("NZEV", o.nzev_credits)):
             if amount > 0:
                 rows.append((o.manufacturer, o.manufacturer, o.state, int(o.model_year), o.group, ctype,
-                             clauses.credit_last_model_year(rules, o.state, int(o.model_year)), int(amount), False))
+                             clauses.credit_last_model_year(rules, o.state, int(o.model_year)), int(amount),
+                             "generated", int(o.model_year), True))
     lots = pd.DataFrame(rows, columns=LOT_COLUMNS[1:])
     lots = lots[lots["credits"] > 0].sort_values(
-        ["manufacturer", "origin_state", "vintage", "group", "credit_type", "opening"], kind="stable")
+        ["manufacturer", "origin_state", "vintage", "group", "credit_type", "source"], kind="stable")
     lots.insert(0, "lot", range(len(lots)))
-    return lots.reset_index(drop=True).astype({"vintage": "int64", "last_use": "int64", "credits": "int64",
-                                               "opening": bool})
+    return _typed(lots.reset_index(drop=True))
+
+
+def _typed(lots: pd.DataFrame) -> pd.DataFrame:
+    return lots.astype({"lot": "int64", "vintage": "int64", "last_use": "int64", "credits": "int64",
+                        "available_from": "int64", "usable": bool})
+
+
+def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, list[dict]]:
+    """Split lots for the declared trades (13 CCR §1963.2(e)); return the lots and transfer movements.
+
+    A trade of model year T moves credits of one state, vintage, group and type from seller to
+    buyer at the start of T. The credits sold are set aside from the seller's usable credits (it
+    holds them until T but may not retire them), and the buyer may use them from T. A seller must
+    hold the credits: earned, opened or bought earlier, not yet expired at T, and not sold twice.
+
+    Raises
+    ------
+    InputError
+        Naming the trades file and row where a seller sells credits it does not hold.
+    """
+    if scenario.trades.empty:
+        return lots, []
+    records = lots.to_dict("records")
+    next_id = len(records)
+    problems: list[Problem] = []
+    transfers: list[dict] = []
+    for t in scenario.trades.sort_values(["model_year", "row"], kind="stable").itertuples(index=False):
+        need = int(t.credits_tenths)
+        held = [r for r in records if r["manufacturer"] == t.seller and r["usable"] and r["origin_state"] == t.state
+                and r["vintage"] == t.vintage and r["group"] == t.group and r["credit_type"] == t.credit_type
+                and r["available_from"] <= t.model_year <= r["last_use"]]
+        have = sum(r["credits"] for r in held)
+        if have < need:
+            problems.append(Problem(scenario.trades_file, int(t.row), "credits", (
+                f"{t.seller} sells {format_tenths(need)} {t.state} {t.group} {t.credit_type} credits of vintage "
+                f"{t.vintage} in model year {t.model_year} but holds {format_tenths(have)} usable then")))
+            continue
+        for r in held:
+            take = min(need, r["credits"])
+            if take == 0:
+                break
+            need -= take
+            r["credits"] -= take
+            sold = {**r, "lot": next_id, "credits": take, "usable": False}
+            bought = {**r, "lot": next_id + 1, "manufacturer": t.buyer, "credits": take, "source": "bought",
+                      "available_from": int(t.model_year), "usable": True}
+            next_id += 2
+            records += [sold, bought]
+            transfers.append({"manufacturer": t.seller, "origin_manufacturer": r["origin_manufacturer"],
+                              "origin_state": r["origin_state"], "vintage": r["vintage"], "origin_group": r["group"],
+                              "credit_type": r["credit_type"], "action": "transfer", "state": r["origin_state"],
+                              "model_year": int(t.model_year), "group": r["group"], "credits": take,
+                              "year": int(t.model_year), "rule": f"trade to {t.buyer}", "lot": sold["lot"]})
+    if problems:
+        raise InputError(problems)
+    out = pd.DataFrame(records, columns=LOT_COLUMNS)
+    return _typed(out[out["credits"] > 0].reset_index(drop=True)), transfers
 
 
 def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool) -> pd.DataFrame:

@@ -44,8 +44,8 @@ def solve_earliest_expiring(problem: ComplianceProblem) -> list[dict]:
 def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str) -> list[dict]:
     first = problem.years.start
     lots = [_Lot(int(r.lot), r.manufacturer, r.origin_manufacturer, r.origin_state, int(r.vintage), r.group,
-                 r.credit_type, int(r.last_use), int(r.credits), first if r.opening else int(r.vintage))
-            for r in problem.lots[problem.lots["manufacturer"] == manufacturer].itertuples(index=False)]
+                 r.credit_type, int(r.last_use), int(r.credits), int(r.available_from))
+            for r in problem.usable_lots(manufacturer).itertuples(index=False)]
     lots.sort(key=_Lot.order)
     deficits = {(r.state, int(r.model_year), r.group): int(r.deficits)
                 for r in problem.deficits[problem.deficits["manufacturer"] == manufacturer].itertuples(index=False)}

@@ -1,0 +1,76 @@
+"""Trades between manufacturers and the purchase option: validated, in the ledger, conserved."""
+import subprocess
+
+import pytest
+
+import act_pool
+from helpers import row, write_scenario, write_trades
+
+EE = "earliest-expiring"
+
+
+def scenario_with_trades(tmp_path, trades, rules="act-2025", **keys):
+    # Seller S: 200 Class 2b-3 ZEVs in CA MY2024 -> 160.0 credits; owes 200 x 5 % x 0.8 = 8.0 (exemption off).
+    # Buyer B: 1000 Class 2b-3 ICE in CA MY2025 -> 1000 x 7 % x 0.8 = 56.0 deficits, no credits.
+    sales = [row("CA", 2024, "2b-3", "ZEV", 200, manufacturer="S"), row("CA", 2025, "2b-3", "ICE", 1000, manufacturer="B")]
+    path = write_scenario(tmp_path, sales, rules=rules, model_years=[2024, 2025],
+                          overrides={"small_manufacturer.max_vehicles": 0}, **keys)
+    text = path.read_text().replace('sales = "sales.csv"', f'sales = "sales.csv"\ntrades = "{write_trades(tmp_path, trades)}"')
+    path.write_text(text)
+    return path
+
+
+def test_trade_meets_the_buyers_deficits(tmp_path):
+    # S sells 50.0 of its MY2024 credits to B in MY2025: B meets 50.0 of its 56.0, 6.0 stay open.
+    path = scenario_with_trades(tmp_path, [("S", "B", "CA", 2024, "2b-3", "ZEV", "50.0", 2025)], retirement=EE)
+    r = act_pool.run(act_pool.load_scenario(path))
+    c = r.compliance.set_index(["manufacturer", "model_year", "group"])
+    assert c.loc[("B", 2025, "2b-3"), ["met", "met_by_traded", "unmet"]].tolist() == [500, 500, 60]
+    assert c.loc[("S", 2024, "2b-3"), "met"] == 80
+    transfer = r.ledger[r.ledger["action"] == "transfer"]
+    assert transfer[["manufacturer", "credits", "model_year"]].values.tolist() == [["S", 500, 2025]]
+    t = r.conservation
+    # S: generated 160.0 = retired 8.0 + traded out 50.0 + closing 102.0; B: traded in 50.0 = retired 50.0
+    assert t.loc["S", ["generated", "retired", "traded_out", "closing"]].tolist() == [1600, 80, 500, 1020]
+    assert t.loc["B", ["traded_in", "retired", "closing"]].tolist() == [500, 500, 0]
+    # the seller holds the credits sold until the trade: in its bank at the end of MY2024, gone after
+    b = r.balances.set_index(["manufacturer", "model_year"])["credits"]
+    assert b.loc[("S", 2024)].sum() == 1600 - 80
+    assert b.loc[("S", 2025)].sum() == 1600 - 80 - 500
+
+
+def test_selling_credits_not_held_is_an_input_error(tmp_path):
+    # S earned 160.0 and owes 8.0 of its own; selling 170.0 is more than it holds.
+    path = scenario_with_trades(tmp_path, [("S", "B", "CA", 2024, "2b-3", "ZEV", "170.0", 2025)])
+    with pytest.raises(act_pool.InputError) as exc:
+        act_pool.run(act_pool.load_scenario(path))
+    p = exc.value.problems[0]
+    assert (p.file.endswith("trades.csv"), p.row, p.field) == (True, 1, "credits")
+    assert "holds 160.0" in p.message
+    out = tmp_path / "out"
+    cli = subprocess.run(["act-pool", "run", str(path), "--out", str(out)], capture_output=True, text=True)
+    assert cli.returncode == 2 and "trades.csv, row 1, field 'credits'" in cli.stderr
+    assert not out.exists()
+
+
+def test_credits_cannot_be_sold_twice_or_before_they_exist(tmp_path):
+    trades = [("S", "B", "CA", 2024, "2b-3", "ZEV", "100.0", 2025), ("S", "B", "CA", 2024, "2b-3", "ZEV", "100.0", 2025)]
+    with pytest.raises(act_pool.InputError) as exc:
+        act_pool.run(act_pool.load_scenario(scenario_with_trades(tmp_path / "a", trades)))
+    assert [p.row for p in exc.value.problems] == [2]
+    with pytest.raises(act_pool.InputError) as exc:
+        act_pool.load_scenario(scenario_with_trades(tmp_path / "b", [("S", "B", "CA", 2025, "2b-3", "ZEV", "1.0", 2024)]))
+    assert exc.value.problems[0].field == "model_year"
+
+
+def test_purchase_option(tmp_path):
+    # B's 56.0 deficits, nothing held: at 5,000 USD per credit it buys 56.0 credits for 280,000 USD.
+    path = write_scenario(tmp_path, [row("CA", 2025, "2b-3", "ICE", 1000, manufacturer="B")],
+                          model_years=[2025, 2025])
+    path.write_text(path.read_text() + '\n[purchase]\nprice = 5000\n')
+    r = act_pool.run(act_pool.load_scenario(path))
+    c = r.compliance.set_index(["manufacturer", "model_year", "group"]).loc[("B", 2025, "2b-3")]
+    assert c[["met", "met_by_purchase", "unmet", "status"]].tolist() == [560, 560, 0, "compliant"]
+    totals = r.summary()["totals"]
+    assert totals["purchased"] == 56.0 and totals["purchase_cost_usd"] == 280000.0
+    assert r.conservation.loc["B", ["traded_in", "retired"]].tolist() == [560, 560]
