@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from act_pool.diagnose import why_short
 from act_pool.ledger import balances_view, build_ledger, check_conservation, compliance_view
 from act_pool.obligations import compute_obligations
 from act_pool.scenario import Scenario, load_scenario
@@ -83,6 +84,7 @@ def run(scenario: Scenario | str | Path) -> Result:
         ledger = build_ledger(movements + purchases)
         compliance = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])
     balances = balances_view(problem, ledger)
+    compliance["reason"] = why_short(compliance, ledger, balances, problem, scenario.rules)
     conservation = check_conservation(problem, obligations, ledger, balances)
     return Result(scenario=scenario, obligations=obligations, problem=problem, ledger=ledger,
                   compliance=compliance, balances=balances, conservation=conservation)

@@ -38,6 +38,7 @@ def test_credit_in_last_year_of_life_and_the_year_after(scenario_of):
     r = act_pool.run(sc)
     assert comp(r, "CA", 2029, "2b-3")[["deficits", "met", "status"]].tolist() == [40, 40, "compliant"]
     assert comp(r, "CA", 2030, "2b-3")[["deficits", "met", "unmet", "status"]].tolist() == [48, 0, 48, "short"]
+    assert comp(r, "CA", 2030, "2b-3")["reason"] == "credits expired"
     exp = moves(r, action="expire")
     assert exp[["vintage", "model_year", "credits"]].values.tolist() == [[2024, 2029, 60]]
 
@@ -50,6 +51,8 @@ def test_makeup_is_zev_only_under_2021(scenario_of):
     sales = [row("CA", 2024, "2b-3", "ICE", 1000), row("CA", 2025, "4-5", "NZEV", 100, aer=100)]
     r = act_pool.run(scenario_of(sales, rules="act-2021", model_years=[2024, 2025], overrides=NO_SMALL))
     assert comp(r, "CA", 2024, "2b-3")[["deficits", "met", "status"]].tolist() == [400, 0, "short"]
+    assert comp(r, "CA", 2024, "2b-3")["reason"] == "make-up is ZEV only"
+    assert comp(r, "CA", 2025, "4-8")["reason"] == "NZEV cap"
     assert comp(r, "CA", 2025, "4-8")[["deficits", "met", "unmet", "status"]].tolist() == [110, 55, 55, "open"]
     # The same under act-2025: three-year make-up, so MY2024 is still open at the horizon.
     r25 = act_pool.run(scenario_of(sales, rules="act-2025", model_years=[2024, 2025], overrides=NO_SMALL,
@@ -98,6 +101,7 @@ def test_low_volume_tractor_flexibility(scenario_of, tractors, deficits, met):
                      rules="act-2021", overrides=NO_SMALL, bank=[bank("CA", 2023, "2b-3", "ZEV", "30.0")])
     c = comp(act_pool.run(sc), "CA", 2024, "tractor")
     assert c[["deficits", "met"]].tolist() == [deficits, met]
+    assert c["reason"] == ("" if met == deficits else "tractor group limit")
 
 
 def test_case_e_low_volume_after_tractor_credits(scenario_of):
@@ -119,6 +123,7 @@ def test_tractor_offset_at_its_portion_and_a_tenth_past(scenario_of, nontractor_
     r = act_pool.run(sc)
     c = comp(r, "CA", 2026, "tractor")
     assert c[["deficits", "met", "met_by_tractor_offset"]].tolist() == [2500, met, met]
+    assert c["reason"] == ("tractor offset used up" if nontractor_bank != "62.5" else "no credits held")
     assert set(moves(r, action="retire")["rule"]) == {"tractor-offset"}
 
 
@@ -151,6 +156,7 @@ def test_pooling_moves_surplus_only(scenario_of):
     # pooling = false: OR keeps its 6.0 unmet and CA its surplus
     r_off = act_pool.run(sc.with_rules("act-2025", pooling=False, retirement=EE))
     assert comp(r_off, "OR", 2025, "2b-3")["unmet"] == 60
+    assert comp(r_off, "OR", 2025, "2b-3")["reason"] == "state not in the pool"
     assert not r_off.ledger["pooled"].any()
 
 

@@ -68,6 +68,8 @@ def build_summary(result: "Result") -> dict:
         by_state[state] = {"deficits": _credits(rows["deficits"].sum()), "met": _credits(rows["met"].sum()),
                            "unmet": _credits(rows["unmet"].sum()),
                            "unmet_short": _credits(rows.loc[rows["status"] == "short", "unmet"].sum())}
+    short = comp[comp["unmet"] > 0]
+    why = {reason: _credits(rows["unmet"].sum()) for reason, rows in short.groupby("reason", sort=True)}
     return {
         "act_pool_version": __version__,
         "scenario": sc.name,
@@ -80,6 +82,7 @@ def build_summary(result: "Result") -> dict:
         "units": "credits (exact to the tenth)",
         "totals": totals,
         "by_state": by_state,
+        "unmet_by_reason": why,
         "overrides": sorted(sc.rules.overridden),
         "assumptions": {name: parameter_record(p) for name, p in sc.rules.assumptions().items()},
     }
