@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     r = add("run", "Run one scenario and write compliance.csv, ledger.csv, balances.csv and summary.json.")
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: the bundled default scenario)")
     r.add_argument("--out", default="results", help="folder for the result files (default: ./results)")
+    r.add_argument("--graphml", action="store_true", help="also write the credit network as network.graphml")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(handler=_cmd_run)
 
@@ -84,7 +85,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
     result = run(load_scenario(path))
-    out = result.write(args.out)
+    out = result.write(args.out, graphml=args.graphml)
     if not args.quiet:
         s = result.summary()
         t = s["totals"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import networkx as nx
 import pandas as pd
 
 from act_pool.diagnose import why_short
@@ -12,7 +13,7 @@ from act_pool.obligations import compute_obligations
 from act_pool.scenario import Scenario, load_scenario
 from act_pool.solve.problem import ComplianceProblem, build_problem
 from act_pool.solve.purchase import purchase_movements
-from act_pool.solve.sequential import solve_earliest_expiring
+from act_pool.solve.sequential import solve_sequential
 
 
 @dataclass
@@ -43,7 +44,19 @@ class Result:
     compliance: pd.DataFrame
     balances: pd.DataFrame
     conservation: pd.DataFrame
-    extras: dict = field(default_factory=dict)
+    graphs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def network(self) -> nx.DiGraph:
+        """The credit network of every manufacturer in one graph (see :mod:`act_pool.solve.network`
+        for the node and edge attributes); node ids start with the manufacturer. After an optimal
+        run, every edge carries its ``flow`` in tenths."""
+        if not self.graphs:
+            from act_pool.solve.network import build_network
+
+            self.graphs = {m: build_network(self.problem, m) for m in self.problem.manufacturers}
+        parts = [nx.relabel_nodes(G, {n: (m,) + n for n in G}) for m, G in sorted(self.graphs.items())]
+        return nx.compose_all(parts) if parts else nx.DiGraph()
 
     def summary(self) -> dict:
         """Totals, the run's settings and every assumption in force (see :mod:`act_pool.report.summary`)."""
@@ -57,11 +70,12 @@ class Result:
 
         return display_tables(self)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the result files into ``out_dir`` atomically (see :func:`act_pool.report.write.write_results`)."""
+    def write(self, out_dir: str | Path, graphml: bool = False) -> Path:
+        """Write the result files into ``out_dir`` atomically (see :func:`act_pool.report.write.write_results`);
+        with ``graphml``, the credit network too (``network.graphml``)."""
         from act_pool.report.write import write_results
 
-        return write_results(self, Path(out_dir))
+        return write_results(self, Path(out_dir), graphml=graphml)
 
 
 def run(scenario: Scenario | str | Path) -> Result:
@@ -70,12 +84,15 @@ def run(scenario: Scenario | str | Path) -> Result:
         scenario = load_scenario(scenario)
     obligations = compute_obligations(scenario)
     problem = build_problem(scenario, obligations)
+    graphs: dict = {}
     if scenario.retirement == "optimal":
         from act_pool.solve.optimal import solve_optimal
 
-        movements = solve_optimal(problem)
+        movements = solve_optimal(problem, graphs=graphs)
+    elif isinstance(scenario.retirement, tuple):
+        movements = solve_sequential(problem, scenario.retirement)
     else:
-        movements = solve_earliest_expiring(problem)
+        movements = solve_sequential(problem)
     movements += problem.transfers
     ledger = build_ledger(movements)
     compliance = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])
@@ -87,4 +104,4 @@ def run(scenario: Scenario | str | Path) -> Result:
     compliance["reason"] = why_short(compliance, ledger, balances, problem, scenario.rules)
     conservation = check_conservation(problem, obligations, ledger, balances)
     return Result(scenario=scenario, obligations=obligations, problem=problem, ledger=ledger,
-                  compliance=compliance, balances=balances, conservation=conservation)
+                  compliance=compliance, balances=balances, conservation=conservation, graphs=graphs)

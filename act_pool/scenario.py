@@ -45,8 +45,9 @@ class Scenario:
         First and last model year simulated, inclusive.
     states : tuple of str
     pooling : bool
-    retirement : str
-        ``"optimal"`` or ``"earliest-expiring"``.
+    retirement : str or tuple of str
+        ``"optimal"``, ``"earliest-expiring"``, or an explicit order: a tuple of preferences from
+        :data:`ORDER_PREFERENCES` applied year by year (rule sets with a flexible order only).
     trades : DataFrame
         Declared transfers between manufacturers (``credits_tenths``; ``row`` is the table row).
     trades_file : str
@@ -66,7 +67,7 @@ class Scenario:
     model_years: tuple[int, int]
     states: tuple[str, ...]
     pooling: bool
-    retirement: str
+    retirement: str | tuple[str, ...]
     trades: pd.DataFrame = field(default_factory=lambda: _empty_trades())
     trades_file: str = "trades"
     purchase_price: Decimal | None = None
@@ -81,13 +82,13 @@ class Scenario:
         return range(self.model_years[0], self.model_years[1] + 1)
 
     def with_rules(self, rules: str | RuleSet, pooling: bool | None = None,
-                   retirement: str | None = None) -> "Scenario":
+                   retirement: str | tuple[str, ...] | None = None) -> "Scenario":
         """The same sales and bank under another rule set (overrides re-applied)."""
         base = load_rules(rules) if isinstance(rules, str) else rules
         ruleset = base.with_overrides(self.overrides, str(self.path or self.name)) if self.overrides else base
         pool = rules_allow_pooling(ruleset) if pooling is None else pooling
-        mode = retirement or str(ruleset.value("retirement.default"))
-        _check_modes(ruleset, pool, mode, str(self.path or self.name), [])
+        mode = _check_modes(ruleset, pool, retirement or str(ruleset.value("retirement.default")),
+                            str(self.path or self.name), [])
         return replace(self, rules=ruleset, pooling=pool, retirement=mode)
 
 
@@ -266,8 +267,8 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     if not isinstance(pooling, bool):
         problems.append(Problem(label, None, "pooling", "expected true or false"))
         pooling = False
-    retirement = doc.get("retirement", rules.value("retirement.default"))
-    _check_modes(rules, pooling, retirement, label, problems)
+    retirement = _check_modes(rules, pooling, doc.get("retirement", rules.value("retirement.default")), label,
+                              problems)
     if problems:
         raise InputError(problems)
     assert years is not None
@@ -275,7 +276,7 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     bank = bank[bank["state"].isin(states)].reset_index(drop=True)
     trades = trades[trades["state"].isin(states)].reset_index(drop=True)
     return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank, model_years=years,
-                    states=tuple(states), pooling=pooling, retirement=str(retirement), trades=trades,
+                    states=tuple(states), pooling=pooling, retirement=retirement, trades=trades,
                     trades_file=trades_label or "trades", purchase_price=price, purchase_manufacturers=buyers,
                     path=path, description=str(doc.get("description", "")), overrides=dict(overrides or {}))
 
@@ -300,18 +301,46 @@ def _purchase(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> tu
     return (Decimal(price) if price is not None else None), (tuple(buyers) if buyers is not None else None)
 
 
-def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str, problems: list[Problem]) -> None:
+#: Preferences of an explicit retirement order, by the aspect each settles (2025 amendments:
+#: "increased flexibility on the order in which they retire credits"). Within every rule.
+ORDER_PREFERENCES = {
+    "credit type": ("nzev-first", "zev-first"),
+    "group": ("own-group-first", "cross-group-first"),
+    "age": ("earliest-expiring-first", "oldest-first", "newest-first"),
+    "state": ("own-state-first",),
+}
+
+
+def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str,
+                 problems: list[Problem]) -> str | tuple[str, ...]:
+    """Check pooling and the retirement mode against the rule set; return the mode (a tuple for an order)."""
     if pooling and not rules_allow_pooling(rules):
         problems.append(Problem(label, None, "pooling", f"rule set {rules.id} does not allow pooling; "
                                 "remove the key or set it to false"))
-    if retirement not in RETIREMENT_MODES:
-        problems.append(Problem(label, None, "retirement", f"expected one of {', '.join(RETIREMENT_MODES)}, "
-                                f"got {retirement!r}"))
-    elif retirement == "optimal" and not rules.value("retirement.flexible"):
+    flexible = bool(rules.value("retirement.flexible"))
+    if isinstance(retirement, (list, tuple)):
+        retirement = tuple(retirement)
+        known = {p: aspect for aspect, prefs in ORDER_PREFERENCES.items() for p in prefs}
+        if not flexible:
+            problems.append(Problem(label, None, "retirement", f"rule set {rules.id} fixes the retirement order; "
+                                    "an explicit order needs a rule set with a flexible order"))
+        for pref in retirement:
+            if pref not in known:
+                problems.append(Problem(label, None, "retirement", f"unknown preference {pref!r}; expected some "
+                                        f"of {', '.join(known)}"))
+        aspects = [known[p] for p in retirement if p in known]
+        for aspect in sorted({a for a in aspects if aspects.count(a) > 1}):
+            problems.append(Problem(label, None, "retirement", f"more than one preference for the {aspect}: "
+                                    f"choose one of {', '.join(ORDER_PREFERENCES[aspect])}"))
+    elif retirement not in RETIREMENT_MODES:
+        problems.append(Problem(label, None, "retirement", f"expected one of {', '.join(RETIREMENT_MODES)} or a "
+                                f"list of preferences, got {retirement!r}"))
+    elif retirement == "optimal" and not flexible:
         problems.append(Problem(label, None, "retirement", f"rule set {rules.id} fixes the retirement order; "
                                 "use 'earliest-expiring'"))
     if problems:
         raise InputError(problems)
+    return retirement
 
 
 def _model_years(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, bounds: tuple[int, int],

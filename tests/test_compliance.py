@@ -197,3 +197,30 @@ def test_paused_state_is_accounted_but_not_enforced(scenario_of):
     r = act_pool.run(scenario_of([row("OR", 2025, "2b-3", "ICE", 1000)], rules="act-2021"))
     c = comp(r, "OR", 2025, "2b-3")
     assert c[["deficits", "unmet", "enforced"]].tolist() == [560, 560, False]
+
+
+def test_explicit_retirement_order(scenario_of):
+    # act-2025, MY2024: 1000 Class 2b-3 -> 40.0 deficits. Bank: 30.0 ZEV and 30.0 NZEV credits.
+    # Regulatory order (NZEV first, within the 50 % cap): 20.0 NZEV + 20.0 ZEV; 10.0 of each left.
+    # "zev-first": 30.0 ZEV + 10.0 NZEV; 20.0 NZEV left.
+    banks = [bank("CA", 2023, "2b-3", "ZEV", "30.0"), bank("CA", 2023, "2b-3", "NZEV", "30.0")]
+    sales = [row("CA", 2024, "2b-3", "ICE", 1000)]
+
+    def left(retirement):
+        r = act_pool.run(scenario_of(sales, rules="act-2025", bank=banks, retirement=retirement))
+        assert int(r.compliance["unmet"].sum()) == 0
+        return r.balances.groupby("credit_type")["credits"].sum().to_dict()
+
+    assert left(EE) == {"NZEV": 100, "ZEV": 100}
+    assert left(["zev-first", "oldest-first"]) == {"NZEV": 200}
+
+
+@pytest.mark.parametrize("rules, order, phrase", [
+    ("act-2021", ["zev-first"], "fixes the retirement order"),
+    ("act-2025", ["sideways-first"], "unknown preference"),
+    ("act-2025", ["zev-first", "nzev-first"], "more than one preference for the credit type"),
+])
+def test_explicit_order_is_validated(scenario_of, rules, order, phrase):
+    with pytest.raises(act_pool.InputError) as exc:
+        scenario_of([row("CA", 2024, "2b-3", "ICE", 1000)], rules=rules, retirement=order)
+    assert exc.value.problems[0].field == "retirement" and phrase in exc.value.problems[0].message

@@ -131,3 +131,17 @@ def test_unknown_solver_is_refused(scenario_of):
     r = act_pool.run(scenario_of([row("CA", 2024, "2b-3", "ICE", 1000)]))
     with pytest.raises(ValueError):
         solve_optimal(r.problem, "guesswork")
+
+
+def test_network_is_exposed_with_flows(scenario_of, tmp_path):
+    sc = scenario_of([row("CA", 2024, "2b-3", "ICE", 1000)], rules="act-2025",
+                     bank=[("M", "CA", 2021, "2b-3", "ZEV", "30.0")])
+    r = act_pool.run(sc)
+    G = r.network
+    # the 30.0 credits flow into the 40.0 deficit; 10.0 come from the unmet source
+    assert G[("M", "unmet")][("M", "deficit", "CA", 2024, "2b-3")]["flow"] == 100
+    assert sum(a["flow"] for u, v, a in G.in_edges(("M", "deficit", "CA", 2024, "2b-3"), data=True)) == 400
+    out = r.write(tmp_path / "out", graphml=True)
+    import networkx as nx
+    H = nx.read_graphml(out / "network.graphml")
+    assert H.number_of_nodes() == G.number_of_nodes()

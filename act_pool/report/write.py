@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 RESULT_FILES = ("compliance.csv", "ledger.csv", "balances.csv", "summary.json")
 
 
-def write_results(result: "Result", out_dir: Path) -> Path:
+def write_results(result: "Result", out_dir: Path, graphml: bool = False) -> Path:
     """Write compliance.csv, ledger.csv, balances.csv and summary.json into ``out_dir``.
 
     Files are first written to a temporary folder beside ``out_dir`` and moved in only when all
@@ -28,6 +28,10 @@ def write_results(result: "Result", out_dir: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         write_into(result, tmp)
+        if graphml:
+            from act_pool.solve.network import write_graphml
+
+            write_graphml(result.network, str(tmp / "network.graphml"))
         if not out_dir.exists():
             os.rename(tmp, out_dir)
         else:

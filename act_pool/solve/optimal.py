@@ -32,14 +32,21 @@ from act_pool.solve.problem import ComplianceProblem
 SOLVERS = ("highs", "network-simplex")
 
 
-def solve_optimal(problem: ComplianceProblem, solver: str = "highs") -> list[dict]:
-    """Movements of the optimal plan for every manufacturer (see the module docstring)."""
+def solve_optimal(problem: ComplianceProblem, solver: str = "highs", graphs: dict | None = None) -> list[dict]:
+    """Movements of the optimal plan for every manufacturer (see the module docstring).
+
+    With ``graphs`` (a dict), each manufacturer's solved network is stored in it, every edge with
+    its ``flow`` in tenths.
+    """
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
     movements: list[dict] = []
     for manufacturer in problem.manufacturers:
         G = build_network(problem, manufacturer)
         flow = solve_network_simplex(G, problem) if solver == "network-simplex" else solve_highs(G, problem)
+        if graphs is not None:
+            nx.set_edge_attributes(G, {(u, v): f for u, out in flow.items() for v, f in out.items()}, "flow")
+            graphs[manufacturer] = G
         movements.extend(_pre_expired(problem, manufacturer))
         movements.extend(flows_to_movements(G, flow, problem, manufacturer))
     return movements

@@ -1,10 +1,15 @@
-"""Retirement in the regulation's order, year by year, never looking ahead ("earliest-expiring").
+"""Retirement year by year, never looking ahead: the regulation's order ("earliest-expiring") or
+an explicit order of preferences.
 
 Each model year, each state's deficits are met from the manufacturer's credits held for that
 state: carried deficits first (oldest first, ZEV credits only where the rule set says so), then the
 year's own, step by step in :func:`~act_pool.solve.problem.retirement_steps` order, earliest-expiring
 credits first within each step. With pooling, only then do other states' remaining (surplus)
 credits meet what is still open. Credits whose life ends with the year expire.
+
+An explicit order (2025 amendments) re-sorts the steps (``nzev-first`` or ``zev-first``;
+``own-group-first`` or ``cross-group-first``) and the credits within a step
+(``earliest-expiring-first``, ``oldest-first`` or ``newest-first``); the rule gates stay.
 """
 from __future__ import annotations
 
@@ -29,24 +34,54 @@ class _Lot:
     remaining: int
     available_from: int
 
-    def order(self) -> tuple:
-        return (self.last_use, self.vintage, self.origin_state, self.group, self.credit_type, self.lot)
+    def order(self, age: str) -> tuple:
+        """Sort key of the lot within a step for the ``age`` preference."""
+        if age == "oldest-first":
+            head: tuple = (self.vintage, self.last_use)
+        elif age == "newest-first":
+            head = (-self.vintage, self.last_use)
+        else:
+            head = (self.last_use, self.vintage)
+        return head + (self.origin_state, self.group, self.credit_type, self.lot)
 
 
-def solve_earliest_expiring(problem: ComplianceProblem) -> list[dict]:
-    """Movements (retire and expire) in the regulatory order; see the module docstring."""
+#: The regulation's order (act-2021; the default of "earliest-expiring").
+REGULATORY_ORDER = ("nzev-first", "own-group-first", "earliest-expiring-first")
+
+
+def ordered_steps(steps: list[Step], preferences: tuple[str, ...]) -> list[Step]:
+    """The retirement steps re-sorted for an explicit order (stable: ties keep the regulatory order)."""
+    type_rank = {"NZEV": 0, "ZEV": 1} if "zev-first" not in preferences else {"ZEV": 0, "NZEV": 1}
+
+    def cross(step: Step) -> bool:
+        return ("tractor" in step.source_groups) != ("tractor" in step.target_groups)
+
+    def key(step: Step) -> tuple:
+        group_rank = (not cross(step)) if "cross-group-first" in preferences else cross(step)
+        return (type_rank[step.credit_type] if {"nzev-first", "zev-first"} & set(preferences) else 0, group_rank)
+
+    if not {"nzev-first", "zev-first", "own-group-first", "cross-group-first"} & set(preferences):
+        return list(steps)
+    return sorted(steps, key=key)
+
+
+def solve_sequential(problem: ComplianceProblem, preferences: tuple[str, ...] = REGULATORY_ORDER) -> list[dict]:
+    """Movements (retire and expire) year by year in the given order; see the module docstring."""
     movements: list[dict] = []
+    steps = problem.steps if preferences == REGULATORY_ORDER else ordered_steps(problem.steps, preferences)
+    age = next((p for p in preferences if p in ("earliest-expiring-first", "oldest-first", "newest-first")),
+               "earliest-expiring-first")
     for manufacturer in problem.manufacturers:
-        movements.extend(_solve_manufacturer(problem, manufacturer))
+        movements.extend(_solve_manufacturer(problem, manufacturer, steps, age))
     return movements
 
 
-def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str) -> list[dict]:
+def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: list[Step], age: str) -> list[dict]:
     first = problem.years.start
     lots = [_Lot(int(r.lot), r.manufacturer, r.origin_manufacturer, r.origin_state, int(r.vintage), r.group,
                  r.credit_type, int(r.last_use), int(r.credits), int(r.available_from))
             for r in problem.usable_lots(manufacturer).itertuples(index=False)]
-    lots.sort(key=_Lot.order)
+    lots.sort(key=lambda lot: lot.order(age))
     deficits = {(r.state, int(r.model_year), r.group): int(r.deficits)
                 for r in problem.deficits[problem.deficits["manufacturer"] == manufacturer].itertuples(index=False)}
     gates = {(r.state, int(r.model_year)): {"nzev_nontractor": int(r.nzev_nontractor),
@@ -66,7 +101,7 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str) -> list[d
             own = [lot for lot in lots if lot.origin_state == s]
             for d in range(t - m, t + 1):
                 carried = d < t
-                _serve(problem, s, d, t, own, deficits, gates, out, zev_only=carried and problem.makeup_zev_only)
+                _serve(steps, s, d, t, own, deficits, gates, out, zev_only=carried and problem.makeup_zev_only)
         if problem.pooling:
             for s in states:
                 for d in range(t - m, t + 1):
@@ -74,7 +109,7 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str) -> list[d
                     if not g or not g["may_receive"] or s not in problem.pool_states:
                         continue
                     others = [lot for lot in lots if lot.origin_state != s and lot.origin_state in problem.pool_states]
-                    _serve(problem, s, d, t, others, deficits, gates, out,
+                    _serve(steps, s, d, t, others, deficits, gates, out,
                            zev_only=d < t and problem.makeup_zev_only, pooled=True)
         for lot in lots:
             if lot.last_use == t and lot.remaining > 0:
@@ -83,13 +118,13 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str) -> list[d
     return out
 
 
-def _serve(problem: ComplianceProblem, state: str, d: int, t: int, lots: list[_Lot], deficits: dict,
+def _serve(steps: list[Step], state: str, d: int, t: int, lots: list[_Lot], deficits: dict,
            gates: dict, out: list[dict], zev_only: bool, pooled: bool = False) -> None:
     """Meet the open deficits of ``state`` and model year ``d`` in year ``t`` from ``lots``."""
     gate = gates.get((state, d))
     if gate is None:
         return
-    for step in problem.steps:
+    for step in steps:
         if zev_only and step.credit_type != "ZEV":
             continue
         for group in step.target_groups:
