@@ -11,10 +11,13 @@ Checked in this order, the first that holds is reported (``reason`` in complianc
    (low-volume flexibility unavailable or used up, §1963.3(c)(3)).
 5. ``state not in the pool``: other ACT states held the manufacturer's credits at the end of the model
    year, but pooling was off, not allowed, or not open to this state and model year.
-6. ``credits expired``: credits of the manufacturer in this state expired between the year before the
+6. ``credits kept for other deficits``: credits this row could use were still banked at the end of its
+   model year (here or, with pooling, in another state), but meeting it would have left at least as
+   much unmet elsewhere (the optimum keeps them; an optimal-mode reason).
+7. ``credits expired``: credits of the manufacturer in this state expired between the year before the
    deficit and the end of its make-up period (§1963.2(g)).
-7. ``make-up window closed``: credits came, but only after the make-up period ended.
-8. ``no credits held``: none of the above: the manufacturer had no credits to meet it.
+8. ``make-up window closed``: credits came, but only after the make-up period ended.
+9. ``no credits held``: none of the above: the manufacturer had no credits to meet it.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from act_pool.rules import clauses
 from act_pool.solve.problem import ComplianceProblem
 
 REASONS = ("NZEV cap", "make-up is ZEV only", "tractor offset used up", "tractor group limit",
-           "state not in the pool", "credits expired", "make-up window closed", "no credits held")
+           "state not in the pool", "credits kept for other deficits", "credits expired", "make-up window closed",
+           "no credits held")
 
 
 def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataFrame,
@@ -35,7 +39,6 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     if open_rows.empty:
         return reasons
     bal = balances.groupby(["manufacturer", "state", "model_year", "group", "credit_type"])["credits"].sum()
-    bal_state = balances.groupby(["manufacturer", "state", "model_year"])["credits"].sum()
     ret = ledger[ledger["action"] == "retire"]
     used = ret.groupby(["manufacturer", "state", "model_year", "credit_type", "rule"])["credits"].sum()
     expired = ledger[ledger["action"] == "expire"].groupby(["manufacturer", "state", "model_year"])["credits"].sum()
@@ -46,6 +49,13 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
 
     def left(mfr, state, year, groups, ctype):
         return sum(int(bal.get((mfr, state, year, g, ctype), 0)) for g in groups)
+
+    states = sorted(set(problem.gates["state"]))
+
+    def usable_left(mfr, state, year, tractor):
+        """ZEV credits left that a row of this kind could use (tractor rows: tractor credits only)."""
+        groups = ("tractor",) if tractor else clauses.GROUPS
+        return left(mfr, state, year, groups, "ZEV") > 0
 
     def gate_used(mfr, state, year, ctype, rules_):
         return sum(int(used.get((mfr, state, year, ctype, r), 0)) for r in rules_)
@@ -69,13 +79,17 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
             reasons[i] = REASONS[2]
         elif tractor and (nontractor_zev_left or left(mfr, state, d, clauses.NONTRACTOR_GROUPS, "NZEV")):
             reasons[i] = REASONS[3]
-        elif any(int(bal_state.get((mfr, s2, d), 0)) for s2 in problem.gates["state"].unique() if s2 != state):
+        elif not (g is not None and bool(g["may_receive"])) and any(
+                usable_left(mfr, s2, d, tractor) for s2 in states if s2 != state):
             reasons[i] = REASONS[4]
-        elif any(int(expired.get((mfr, state, y), 0)) for y in range(d - 1, end + 1)):
+        elif usable_left(mfr, state, d, tractor) or (g is not None and bool(g["may_receive"]) and any(
+                usable_left(mfr, s2, d, tractor) for s2 in states if s2 != state and s2 in problem.pool_states)):
             reasons[i] = REASONS[5]
+        elif any(int(expired.get((mfr, state, y), 0)) for y in range(d - 1, end + 1)):
+            reasons[i] = REASONS[6]
         elif r["status"] == "short" and ((lots["manufacturer"] == mfr) & (lots["origin_state"] == state)
                                           & (lots["available_from"] > end)).any():
-            reasons[i] = REASONS[6]
-        else:
             reasons[i] = REASONS[7]
+        else:
+            reasons[i] = REASONS[8]
     return reasons

@@ -16,6 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((REPO / "scenarios").glob("*/scenario.toml"))
 
 
+@pytest.fixture(scope="module")
+def default_result():
+    return act_pool.run(act_pool.default_scenario_path())
+
+
 def header(path):
     with open(path, newline="") as fh:
         return next(csv.reader(fh))
@@ -34,8 +39,8 @@ def test_every_bundled_scenario_conserves_credits(path):
     assert set(c.loc[c["unmet"] == 0, "status"]) <= {"compliant"}
 
 
-def test_conservation_check_catches_a_lost_credit():
-    r = act_pool.run(act_pool.default_scenario_path())
+def test_conservation_check_catches_a_lost_credit(default_result):
+    r = default_result
     tampered = r.ledger.copy()
     i = tampered.index[tampered["action"] == "retire"][0]
     tampered.loc[i, "credits"] -= 1  # one tenth vanishes
@@ -43,8 +48,8 @@ def test_conservation_check_catches_a_lost_credit():
         check_conservation(r.problem, r.obligations, tampered, r.balances)
 
 
-def test_result_files_and_columns(tmp_path):
-    r = act_pool.run(act_pool.default_scenario_path())
+def test_result_files_and_columns(tmp_path, default_result):
+    r = default_result
     out = r.write(tmp_path / "out")
     assert sorted(p.name for p in out.iterdir()) == ["balances.csv", "compliance.csv", "ledger.csv", "summary.json"]
     assert header(out / "compliance.csv")[:12] == ["manufacturer", "state", "model_year", "group", "vehicles",
@@ -72,8 +77,8 @@ def test_byte_identical_rerun(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
-def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    r = act_pool.run(act_pool.default_scenario_path())
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch, default_result):
+    r = default_result
 
     def half_write(result, folder):
         (folder / "compliance.csv").write_text("partial")
@@ -86,8 +91,8 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # no temporary folder left behind either
 
 
-def test_api_tables_in_credits():
-    r = act_pool.run(act_pool.default_scenario_path())
+def test_api_tables_in_credits(default_result):
+    r = default_result
     tables = r.tables()
     assert set(tables) == {"compliance", "ledger", "balances"}
     assert tables["compliance"]["deficits"].sum() == pytest.approx(r.compliance["deficits"].sum() / 10)
