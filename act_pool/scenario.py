@@ -189,6 +189,9 @@ def _frame_rows(frame: pd.DataFrame, label: str, columns: tuple[str, ...], probl
 def _check_columns(header: list[str], label: str, columns: tuple[str, ...], problems: list[Problem],
                    optional: tuple[str, ...] = ()) -> bool:
     ok = True
+    for col in sorted({c for c in header if header.count(c) > 1}):
+        problems.append(Problem(label, None, col, "column named more than once in the header"))
+        ok = False
     for col in columns:
         if col not in header and col not in optional:
             problems.append(Problem(label, None, col, f"missing column; expected columns {', '.join(columns)}"))
@@ -236,9 +239,19 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     if rules is None:
         try:
             rules = load_rules(str(doc["rules"]), relative_to=path.parent if path else None)
-        except InputError:
-            problems.append(Problem(label, None, "rules", f"unknown rule set '{doc['rules']}': expected a bundled "
-                                    "rule set (see 'act-pool rules list') or the path of a rule-set file"))
+        except InputError as exc:
+            if exc.problems[0].field == "rules":  # neither a bundled id nor a file
+                problems.append(Problem(label, None, "rules", f"unknown rule set '{doc['rules']}': expected a "
+                                        "bundled rule set (see 'act-pool rules list') or the path of a rule-set file"))
+            else:
+                problems.extend(exc.problems)
+        if rules is not None:
+            missing = sorted(n for n in set(load_rules("act-2021").parameters) - set(rules.parameters)
+                             if not n.startswith("states."))
+            if missing:
+                problems.append(Problem(str(doc["rules"]), None, "parameter", "rule-set file lacks parameters: "
+                                        f"{', '.join(missing)} (or name a bundled rule set in 'based_on')"))
+                rules = None
     overrides = doc.get("overrides", {})
     if rules is not None and overrides:
         if not isinstance(overrides, dict):
@@ -261,7 +274,7 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
                               problems)
     price, buyers = _purchase(doc, label, problems)
 
-    years = _model_years(doc, label, sales, (first_my, last_my), problems)
+    years = _model_years(doc, label, sales, (first_my, last_my), problems if sales_rows is not None else [])
     states = _states(doc, label, sales, known_states, problems)
     pooling = doc.get("pooling", rules_allow_pooling(rules))
     if not isinstance(pooling, bool):
@@ -317,6 +330,10 @@ def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str,
     if pooling and not rules_allow_pooling(rules):
         problems.append(Problem(label, None, "pooling", f"rule set {rules.id} does not allow pooling; "
                                 "remove the key or set it to false"))
+    ratio = rules.parameters.get("pooling.exchange_ratio")
+    if pooling and ratio is not None and ratio.value != 1:
+        problems.append(Problem(label, None, "overrides.pooling.exchange_ratio", "a pooling exchange ratio other "
+                                "than 1 is not supported yet; set pooling = false or leave the ratio at 1"))
     flexible = bool(rules.value("retirement.flexible"))
     if isinstance(retirement, (list, tuple)):
         retirement = tuple(retirement)
@@ -366,8 +383,8 @@ def _states(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, known: list
     raw = doc.get("states")
     if raw is None:
         return sorted(set(sales["state"])) if not sales.empty else []
-    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-        problems.append(Problem(label, None, "states", "expected a list of two-letter state codes"))
+    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
+        problems.append(Problem(label, None, "states", "expected a non-empty list of two-letter state codes"))
         return []
     for s in raw:
         if s not in known:
@@ -375,11 +392,24 @@ def _states(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, known: list
     return sorted(set(raw))
 
 
+#: Largest whole number a table field may hold (vehicles, model years): far above any real count, far
+#: below what exact integer arithmetic in numpy (int64) can sum.
+MAX_WHOLE = 10**9
+
+
+def _decimal(text: str) -> Decimal:
+    """A finite decimal of moderate size (exponent checked before any conversion), or InvalidOperation."""
+    d = Decimal(text)
+    if not d.is_finite() or d.adjusted() > 12:
+        raise InvalidOperation
+    return d
+
+
 def _int_field(row: dict, key: str, label: str, problems: list[Problem], what: str) -> int | None:
     text = row.get(key, "")
     try:
-        d = Decimal(text)
-        if d != d.to_integral_value() or not d.is_finite():
+        d = _decimal(text)
+        if d != d.to_integral_value() or abs(d) > MAX_WHOLE:
             raise InvalidOperation
         return int(d)
     except (InvalidOperation, ValueError):
@@ -454,8 +484,8 @@ def _validate_sales(rows: list[dict], label: str, rules: RuleSet, known_states: 
         aer_ok = True
         if pt == "NZEV":
             try:
-                aer = Decimal(aer_text)
-                if not aer.is_finite() or aer <= 0:
+                aer = _decimal(aer_text)
+                if aer <= 0:
                     raise InvalidOperation
             except (InvalidOperation, ValueError):
                 problems.append(Problem(label, _row(row), "aer_miles", "an NZEV needs its all-electric range in "
@@ -554,8 +584,8 @@ def _tenths_field(row: dict, key: str, label: str, problems: list[Problem], posi
     """Credits to at most a tenth, as integer tenths (>= 0, or > 0 with ``positive``)."""
     text = row.get(key, "")
     try:
-        d = Decimal(text) * 10
-        if not d.is_finite() or d != d.to_integral_value() or d < 0 or (positive and d == 0):
+        d = _decimal(text) * 10
+        if d != d.to_integral_value() or d < 0 or (positive and d == 0) or d > MAX_WHOLE * 10:
             raise InvalidOperation
         return int(d)
     except (InvalidOperation, ValueError):

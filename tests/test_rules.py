@@ -94,3 +94,13 @@ def test_bundled_ids():
     assert {"act-2021", "act-2025"} <= set(bundled_ids())
     with pytest.raises(InputError):
         load_rules("act-1999")
+
+
+def test_unsupported_exchange_ratio_is_refused_not_ignored(tmp_path):
+    import act_pool
+    from helpers import row, write_scenario
+
+    path = write_scenario(tmp_path, [row("CA", 2025, "2b-3", "ICE", 1000)], overrides={"pooling.exchange_ratio": 0.8})
+    with pytest.raises(InputError) as exc:
+        act_pool.load_scenario(path)
+    assert exc.value.problems[0].field == "overrides.pooling.exchange_ratio"

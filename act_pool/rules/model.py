@@ -174,16 +174,26 @@ def _year_key(k: Any) -> int:
 
 
 def _check_value(p: Parameter, v: Any) -> Any:
-    """Check an override value against the parameter's kind and bounds; return it normalised."""
+    """Check an override value against the parameter's kind and bounds; return it normalised.
+
+    Numbers must be finite, whole where the unit is (model years, vehicles), and within
+    the bounds; list items must be model years (``*model_years``) or codes (other lists).
+    """
     sample = p.value if p.by_year is None else next(iter(p.by_year.values()))
     if isinstance(v, float):
         v = Decimal(repr(v))
     if isinstance(sample, bool):
         if not isinstance(v, bool):
             raise ValueError("expected true or false")
-    elif isinstance(sample, (int, Decimal)) and not isinstance(sample, bool):
+    elif isinstance(sample, (int, Decimal)):
         if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
             raise ValueError(f"expected a number ({p.unit})")
+        if isinstance(v, Decimal) and not v.is_finite():
+            raise ValueError(f"expected a number ({p.unit}), got {v}")
+        if p.unit in ("model year", "model years") or p.unit.startswith("vehicles"):
+            if v != int(v):
+                raise ValueError(f"expected a whole number ({p.unit}), got {v}")
+            v = int(v)
         if p.minimum is not None and v < p.minimum:
             raise ValueError(f"expected a number >= {p.minimum}, got {v}")
         if p.maximum is not None and v > p.maximum:
@@ -192,8 +202,10 @@ def _check_value(p: Parameter, v: Any) -> Any:
         if not isinstance(v, str) or (p.allowed and v not in p.allowed):
             raise ValueError(f"expected one of {p.allowed}, got {v!r}")
     elif isinstance(sample, list):
-        if not isinstance(v, list):
-            raise ValueError("expected a list")
+        want_years = p.name.endswith("model_years")
+        if not isinstance(v, list) or not all(
+                (isinstance(x, int) and not isinstance(x, bool)) if want_years else isinstance(x, str) for x in v):
+            raise ValueError("expected a list of model years" if want_years else "expected a list of codes")
     return v
 
 
