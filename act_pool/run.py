@@ -58,6 +58,14 @@ class Result:
         parts = [nx.relabel_nodes(G, {n: (m,) + n for n in G}) for m, G in sorted(self.graphs.items())]
         return nx.compose_all(parts) if parts else nx.DiGraph()
 
+    @property
+    def plot(self):
+        """Figures of this result: ``result.plot.bank_by_state()``, ``deficits_vs_credits()``,
+        ``pooled_flows()``, ``expiring_credits()`` (see :mod:`act_pool.report.figures`)."""
+        from act_pool.report.figures import PlotAccessor
+
+        return PlotAccessor(self)
+
     def summary(self) -> dict:
         """Totals, the run's settings and every assumption in force (see :mod:`act_pool.report.summary`)."""
         from act_pool.report.summary import build_summary
