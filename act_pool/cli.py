@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+import time
 import traceback
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from act_pool.scenario import default_scenario_path, load_scenario
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
-    result = run(load_scenario(path))
+    result = run(load_scenario(path), progress=None if args.quiet else ProgressLine())
     out = result.write(args.out, graphml=args.graphml)
     if not args.quiet:
         s = result.summary()
@@ -96,6 +97,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"  {len(s['assumptions'])} assumptions in force (see summary.json)")
         print(f"  results written to {out}")
     return 0
+
+
+class ProgressLine:
+    """Progress on standard error, shown only once a run has taken more than ``after`` seconds."""
+
+    def __init__(self, after: float = 2.0) -> None:
+        self.start = time.monotonic()
+        self.after = after
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.start
+        if elapsed >= self.after:
+            step = f" {done + 1}/{total}" if total > 1 else ""
+            print(f"  [{elapsed:5.1f} s] {stage}{step}", file=sys.stderr, flush=True)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import networkx as nx
 import pandas as pd
@@ -86,21 +87,31 @@ class Result:
         return write_results(self, Path(out_dir), graphml=graphml)
 
 
-def run(scenario: Scenario | str | Path) -> Result:
-    """Run a scenario (a :class:`Scenario` or the path of a scenario file) and check conservation."""
+Progress = Callable[[str, int, int], None]
+
+
+def run(scenario: Scenario | str | Path, progress: Progress | None = None) -> Result:
+    """Run a scenario (a :class:`Scenario` or the path of a scenario file) and check conservation.
+
+    ``progress(stage, done, total)``, if given, is called as the run advances (the command line
+    shows it on long runs).
+    """
+    report = progress or (lambda stage, done, total: None)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    report("obligations", 0, 1)
     obligations = compute_obligations(scenario)
     problem = build_problem(scenario, obligations)
     graphs: dict = {}
     if scenario.retirement == "optimal":
         from act_pool.solve.optimal import solve_optimal
 
-        movements = solve_optimal(problem, graphs=graphs)
+        movements = solve_optimal(problem, graphs=graphs, progress=report)
     elif isinstance(scenario.retirement, tuple):
         movements = solve_sequential(problem, scenario.retirement)
     else:
         movements = solve_sequential(problem)
+    report("ledger", 0, 1)
     movements += problem.transfers
     ledger = build_ledger(movements)
     compliance = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])

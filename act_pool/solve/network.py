@@ -70,7 +70,8 @@ def build_network(problem: ComplianceProblem, manufacturer: str) -> nx.DiGraph:
     """The credit network of one manufacturer (see the module docstring)."""
     lots = problem.usable_lots(manufacturer)
     deficits = problem.deficits[problem.deficits["manufacturer"] == manufacturer]
-    gates = problem.gates[problem.gates["manufacturer"] == manufacturer].set_index(["state", "model_year"])
+    gates = {(r["state"], int(r["model_year"])): r
+             for r in problem.gates[problem.gates["manufacturer"] == manufacturer].to_dict("records")}
     first, last = problem.years.start, problem.years.stop - 1
     m = problem.makeup_years
     G = nx.DiGraph(manufacturer=manufacturer)
@@ -100,18 +101,21 @@ def build_network(problem: ComplianceProblem, manufacturer: str) -> nx.DiGraph:
     # Bank chains per expiry class, drawn into the year's available credits.
     usable = lots[lots["last_use"] >= first].copy()
     usable["enter"] = usable["available_from"].clip(lower=first)
-    for (s, g, c, e), grp in usable.groupby(["origin_state", "group", "credit_type", "last_use"], sort=True):
-        start = int(grp["enter"].min())
-        stop = min(int(e), last)
-        for t in range(start, stop + 1):
-            b = node(("bank", s, g, c, int(e), t))
+    entries = usable.groupby(["origin_state", "group", "credit_type", "last_use", "enter"], sort=True)["credits"].sum()
+    classes: dict[tuple, dict[int, int]] = {}
+    for (s, g, c, e, enter), amount in entries.items():
+        classes.setdefault((s, g, c, int(e)), {})[int(enter)] = int(amount)
+    for (s, g, c, e), by_enter in classes.items():
+        stop = min(e, last)
+        for t in range(min(by_enter), stop + 1):
+            b = node(("bank", s, g, c, e, t))
             G.add_edge(b, node(("avail", s, g, c, t)), kind="draw", weight=0)
             if t < stop:
-                G.add_edge(b, node(("bank", s, g, c, int(e), t + 1)), kind="carry", weight=0)
-        for enter, amount in grp.groupby("enter")["credits"].sum().items():
-            G.nodes[("bank", s, g, c, int(e), int(enter))]["demand"] -= int(amount)
-        tail = ("bank", s, g, c, int(e), stop)
-        if int(e) <= last:
+                G.add_edge(b, node(("bank", s, g, c, e, t + 1)), kind="carry", weight=0)
+        for enter, amount in by_enter.items():
+            G.nodes[("bank", s, g, c, e, enter)]["demand"] -= amount
+        tail = ("bank", s, g, c, e, stop)
+        if e <= last:
             G.add_edge(tail, EXPIRE, kind="expire", weight=w.expire)
         else:
             G.add_edge(tail, END, kind="end", weight=0)
@@ -144,15 +148,15 @@ def build_network(problem: ComplianceProblem, manufacturer: str) -> nx.DiGraph:
 
 
 def _add_routes(G: nx.DiGraph, problem: ComplianceProblem, src: tuple, state: str, g: str, c: str, t: int,
-                m: int, deficit_keys: set, gates: pd.DataFrame, pooled: bool) -> None:
+                m: int, deficit_keys: set, gates: dict, pooled: bool) -> None:
     """Retire arcs from ``src`` (credits of group g, type c usable in year t) to ``state``'s deficits."""
     first = problem.years.start
     for d in range(max(first, t - m), t + 1):
         if c == "NZEV" and d < t and problem.makeup_zev_only:
             continue  # carried deficits: ZEV credits only (§1963.3(b))
-        if (state, d) not in gates.index:
+        gate_row = gates.get((state, d))
+        if gate_row is None:
             continue
-        gate_row = gates.loc[(state, d)]
         if pooled and not bool(gate_row["may_receive"]):
             continue
         for step in problem.steps:

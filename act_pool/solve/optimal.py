@@ -3,7 +3,7 @@
 Solved on the credit network (:mod:`act_pool.solve.network`) of each manufacturer on its own
 (without trades every manufacturer is its own problem), two ways that must agree:
 
-- ``"highs"`` (default): a linear program over the arc flows, solved with SciPy's HiGHS in
+- ``"highs"`` (default): a linear program over the arc flows, solved with HiGHS (highspy) in
   lexicographic stages (fewest unmet; then fewest expired among those; then the least use of
   flexibilities, :data:`~act_pool.solve.network.FLEX_ROUTES` and pooling). Each
   stage's optimum is a face of an integral network polytope, so the vertex HiGHS returns is
@@ -19,11 +19,12 @@ node, to give ledger movements like those of the regulatory-order solver.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Callable
 
 import networkx as nx
 import numpy as np
+import highspy
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from act_pool.errors import ConservationError, InputError, Problem
 from act_pool.solve.network import END, EXPIRE, build_network
@@ -32,16 +33,20 @@ from act_pool.solve.problem import ComplianceProblem
 SOLVERS = ("highs", "network-simplex")
 
 
-def solve_optimal(problem: ComplianceProblem, solver: str = "highs", graphs: dict | None = None) -> list[dict]:
+def solve_optimal(problem: ComplianceProblem, solver: str = "highs", graphs: dict | None = None,
+                  progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
     """Movements of the optimal plan for every manufacturer (see the module docstring).
 
     With ``graphs`` (a dict), each manufacturer's solved network is stored in it, every edge with
-    its ``flow`` in tenths.
+    its ``flow`` in tenths; ``progress("solving", done, total)`` is called per manufacturer.
     """
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
     movements: list[dict] = []
-    for manufacturer in problem.manufacturers:
+    makers = problem.manufacturers
+    for i, manufacturer in enumerate(makers):
+        if progress:
+            progress("solving", i, len(makers))
         G = build_network(problem, manufacturer)
         flow = solve_network_simplex(G, problem) if solver == "network-simplex" else solve_highs(G, problem)
         if graphs is not None:
@@ -62,7 +67,12 @@ def solve_network_simplex(G: nx.DiGraph, problem: ComplianceProblem) -> dict:
 
 
 def solve_highs(G: nx.DiGraph, problem: ComplianceProblem) -> dict:
-    """Lexicographic LP with HiGHS: stages minimise unmet, then expired, then pooled credits."""
+    """Lexicographic LP with HiGHS: stages minimise unmet, then expired credits, then flexibilities.
+
+    The model is passed to HiGHS once; each later stage adds one row holding the previous stage's
+    optimum and changes the costs, so HiGHS restarts from the previous basis. Presolve is off: on
+    these network LPs it costs more than it saves.
+    """
     nodes = list(G.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     edges = list(G.edges(data=True))
@@ -70,31 +80,44 @@ def solve_highs(G: nx.DiGraph, problem: ComplianceProblem) -> dict:
     rows = np.concatenate([[index[v] for _, v, _ in edges], [index[u] for u, _, _ in edges]])
     cols = np.concatenate([np.arange(n_e), np.arange(n_e)])
     vals = np.concatenate([np.ones(n_e), -np.ones(n_e)])
-    A_eq = sparse.csr_array((vals, (rows, cols)), shape=(len(nodes), n_e))
-    b_eq = np.array([G.nodes[n]["demand"] for n in nodes], dtype=float)
-    upper = np.array([a.get("capacity", np.inf) for _, _, a in edges], dtype=float)
+    A = sparse.csc_array((vals, (rows, cols)), shape=(len(nodes), n_e))
+    demand = np.array([G.nodes[n]["demand"] for n in nodes], dtype=float)
     kinds = np.array([a["kind"] for _, _, a in edges])
     flex = np.array([a["kind"] in ("export", "retire") and a["weight"] > 0 for _, _, a in edges])  # FLEX_ROUTES
 
-    side_rows = _pool_rows(G, problem)
-    ub_rows: list[np.ndarray] = []
-    ub_vals: list[float] = []
+    h = _quiet_highs()
+    h.setOptionValue("presolve", "off")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_e, len(nodes)
+    lp.col_cost_ = np.zeros(n_e)
+    lp.col_lower_ = np.zeros(n_e)
+    lp.col_upper_ = np.array([a.get("capacity", highspy.kHighsInf) for _, _, a in edges], dtype=float)
+    lp.row_lower_ = lp.row_upper_ = demand
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    h.passModel(lp)
     edge_pos = {(u, v): i for i, (u, v, _) in enumerate(edges)}
+    side_rows = _pool_rows(G, problem)
     for arcs, cap in side_rows:
-        r = np.zeros(n_e)
-        r[[edge_pos[a] for a in arcs]] = 1.0
-        ub_rows.append(r)
-        ub_vals.append(cap)
-    integral = bool(side_rows)
-
-    x = None
-    for c in ((kinds == "unmet").astype(float), (kinds == "expire").astype(float), flex.astype(float)):
-        x = _lp(c, A_eq, b_eq, upper, ub_rows, ub_vals, integral)
-        ub_rows.append(c)
-        ub_vals.append(float(np.round(c @ x)))  # later stages stay on this optimal face
-    assert x is not None
+        cols_ = np.array(sorted(edge_pos[a] for a in arcs), dtype=np.int32)
+        h.addRow(-highspy.kHighsInf, cap, len(cols_), cols_, np.ones(len(cols_)))
+    if side_rows:  # side rows break total unimodularity: keep whole tenths by integrality
+        h.changeColsIntegrality(n_e, np.arange(n_e, dtype=np.int32),
+                                np.full(n_e, highspy.HighsVarType.kInteger))
+    all_cols = np.arange(n_e, dtype=np.int32)
+    x = np.zeros(n_e)
+    for goal in ((kinds == "unmet"), (kinds == "expire"), flex):
+        cost = goal.astype(float)
+        h.changeColsCost(n_e, all_cols, cost)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise ConservationError(f"HiGHS did not solve the credit network: {h.modelStatusToString(h.getModelStatus())}")
+        x = np.asarray(h.getSolution().col_value)
+        picked = np.nonzero(goal)[0].astype(np.int32)
+        if len(picked):  # later stages stay on this optimal face (whole tenths)
+            h.addRow(-highspy.kHighsInf, float(np.round(cost @ x)), len(picked), picked, np.ones(len(picked)))
     xi = np.round(x).astype(np.int64)
-    if np.abs(x - xi).max() > 1e-6 or np.abs(A_eq @ xi - b_eq).max() > 0:
+    if np.abs(x - xi).max(initial=0) > 1e-6 or np.abs(A @ xi - demand).max(initial=0) > 0:
         raise ConservationError("HiGHS returned a flow that is not whole tenths")
     flow: dict = defaultdict(dict)
     for (u, v, _), f in zip(edges, xi):
@@ -102,18 +125,12 @@ def solve_highs(G: nx.DiGraph, problem: ComplianceProblem) -> dict:
     return flow
 
 
-def _lp(c, A_eq, b_eq, upper, ub_rows, ub_vals, integral: bool) -> np.ndarray:
-    if integral:
-        cons = [LinearConstraint(A_eq, b_eq, b_eq)]
-        if ub_rows:
-            cons.append(LinearConstraint(np.vstack(ub_rows), -np.inf, np.array(ub_vals)))
-        res = milp(c, constraints=cons, integrality=np.ones_like(c), bounds=Bounds(0, upper))
-    else:
-        res = linprog(c, A_ub=np.vstack(ub_rows) if ub_rows else None, b_ub=ub_vals or None, A_eq=A_eq, b_eq=b_eq,
-                      bounds=np.column_stack([np.zeros_like(upper), upper]), method="highs")
-    if res.status != 0:
-        raise ConservationError(f"HiGHS did not solve the credit network: {res.message}")
-    return res.x
+def _quiet_highs():
+    """A HiGHS instance that prints nothing. ``highspy.Highs`` prints a banner when first built
+    (before any option can be set); its base class ``_Highs`` does not, and has the same methods."""
+    h = getattr(highspy, "_Highs", highspy.Highs)()
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 def _pool_rows(G: nx.DiGraph, problem: ComplianceProblem) -> list[tuple[list, float]]:
