@@ -17,9 +17,12 @@ from act_pool import __version__
 from act_pool.errors import InputError
 
 EXAMPLES = {
-    "run": """examples:
+    "run": """writes compliance.csv, ledger.csv, balances.csv, summary.json, results.xlsx, figures/ and report.html
+
+examples:
   act-pool run                                   # the bundled default scenario, into ./results
-  act-pool run scenarios/pooling/scenario.toml --out out/pooling""",
+  act-pool run scenarios/pooling/scenario.toml --out out/pooling
+  act-pool run my.toml --tables-only --quiet     # CSV and JSON only, no output on success""",
     "compare": """examples:
   act-pool compare scenarios/default/scenario.toml
   act-pool compare my.toml --rules act-2021 --rules act-2025 --out out/compare""",
@@ -46,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: the bundled default scenario)")
     r.add_argument("--out", default="results", help="folder for the result files (default: ./results)")
     r.add_argument("--graphml", action="store_true", help="also write the credit network as network.graphml")
+    r.add_argument("--tables-only", action="store_true",
+                   help="write the CSV tables and summary.json only (no results.xlsx, figures or report.html)")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(handler=_cmd_run)
 
@@ -86,7 +91,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
     result = run(load_scenario(path), progress=None if args.quiet else ProgressLine())
-    out = result.write(args.out, graphml=args.graphml)
+    out = result.write(args.out, graphml=args.graphml, reports=not args.tables_only)
     if not args.quiet:
         s = result.summary()
         t = s["totals"]

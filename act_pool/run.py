@@ -79,12 +79,13 @@ class Result:
 
         return display_tables(self)
 
-    def write(self, out_dir: str | Path, graphml: bool = False) -> Path:
-        """Write the result files into ``out_dir`` atomically (see :func:`act_pool.report.write.write_results`);
-        with ``graphml``, the credit network too (``network.graphml``)."""
+    def write(self, out_dir: str | Path, graphml: bool = False, reports: bool = True) -> Path:
+        """Write the result files into ``out_dir`` atomically (see :func:`act_pool.report.write.write_results`):
+        the tables and summary, with ``reports`` the workbook, figures and report page, with
+        ``graphml`` the credit network (``network.graphml``)."""
         from act_pool.report.write import write_results
 
-        return write_results(self, Path(out_dir), graphml=graphml)
+        return write_results(self, Path(out_dir), graphml=graphml, reports=reports)
 
 
 Progress = Callable[[str, int, int], None]

@@ -244,7 +244,7 @@ def cli_outputs(request, tmp_path_factory) -> dict:
     def run(job):
         expected, out = job
         scenario = expected.parent / _load(expected).get("scenario", "scenario.toml")
-        proc = subprocess.run(_cli() + ["run", str(scenario), "--out", str(out), "--quiet"],
+        proc = subprocess.run(_cli() + ["run", str(scenario), "--out", str(out), "--quiet", "--tables-only"],
                               capture_output=True, text=True, timeout=300)
         return expected, out, proc
 

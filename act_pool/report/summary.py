@@ -84,5 +84,6 @@ def build_summary(result: "Result") -> dict:
         "by_state": by_state,
         "unmet_by_reason": why,
         "overrides": sorted(sc.rules.overridden),
-        "assumptions": {name: parameter_record(p) for name, p in sc.rules.assumptions().items()},
+        "assumptions": {name: parameter_record(p) for name, p in sc.rules.assumptions().items()
+                        if not name.startswith("states.") or name.split(".")[1] in sc.states},
     }
