@@ -1,12 +1,11 @@
 """The same sales under several rule sets (and pooling on/off): what each amendment buys."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from act_pool.report.atomic import write_atomic
 from act_pool.run import run
 from act_pool.scenario import Scenario
 
@@ -51,11 +50,5 @@ def compare(scenario: Scenario, rule_ids: list[str] | None = None) -> pd.DataFra
 
 
 def write_compare(table: pd.DataFrame, out_dir: Path) -> Path:
-    """Write compare.csv into ``out_dir`` (atomically: a temporary file renamed into place)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".compare.", dir=out_dir)
-    with os.fdopen(fd, "w", newline="") as fh:
-        table.to_csv(fh, index=False, lineterminator="\n", float_format="%.1f")
-    target = out_dir / "compare.csv"
-    os.replace(tmp, target)
-    return target
+    """Write compare.csv into ``out_dir`` (atomically)."""
+    return write_atomic(out_dir / "compare.csv", table.to_csv(index=False, lineterminator="\n", float_format="%.1f"))

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +35,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from act_pool.report.tables import TENTHS_COLUMNS
+from act_pool.report.atomic import write_atomic
 
 if TYPE_CHECKING:
     from act_pool.run import Result
@@ -214,16 +213,4 @@ def write_excel(result: "Result", path: str | Path) -> Path:
     The file is written beside ``path`` and moved into place when complete, so a failure leaves
     any earlier file as it was. Returns ``path``.
     """
-    path = Path(path)
-    data = workbook_bytes(build_workbook(result))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, workbook_bytes(build_workbook(result)))

@@ -17,15 +17,14 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
 
 from act_pool.tenths import format_tenths
+from act_pool.report.atomic import write_atomic
 
 if TYPE_CHECKING:
     from act_pool.run import Result
@@ -500,16 +499,4 @@ def write_html(result: "Result", path: str | Path, figures: dict[str, Path] | No
     Path
         ``path``, written atomically (beside it first, then moved into place).
     """
-    path = Path(path)
-    text = render_html(result, figures)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, render_html(result, figures))

@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import networkx as nx
-import pandas as pd
 
 from act_pool.solve.problem import ComplianceProblem
 
