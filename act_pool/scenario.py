@@ -92,6 +92,22 @@ class Scenario:
         return replace(self, rules=ruleset, pooling=pool, retirement=mode)
 
 
+    def with_sales(self, sales: pd.DataFrame) -> "Scenario":
+        """The same scenario with another sales table (columns of sales.csv), validated afresh."""
+        options = {"model_years": list(self.model_years), "states": list(self.states), "pooling": self.pooling,
+                   "retirement": list(self.retirement) if isinstance(self.retirement, tuple) else self.retirement}
+        if self.purchase_price is not None:
+            options["purchase"] = {"price": self.purchase_price,
+                                   **({"manufacturers": list(self.purchase_manufacturers)}
+                                      if self.purchase_manufacturers is not None else {})}
+        bank = self.bank.rename(columns={"credits_tenths": "credits"}).assign(
+            credits=lambda f: f["credits"].map(lambda t: f"{t // 10}.{t % 10}"))
+        trades = self.trades.drop(columns=["row"]).rename(columns={"credits_tenths": "credits"}).assign(
+            credits=lambda f: f["credits"].map(lambda t: f"{t // 10}.{t % 10}"))
+        new = scenario_from_frames(self.name, self.rules, sales, bank=bank, trades=trades, **options)
+        return replace(new, overrides=self.overrides, path=self.path, description=self.description)
+
+
 def rules_allow_pooling(rules: RuleSet) -> bool:
     return bool(rules.value("pooling.allowed"))
 

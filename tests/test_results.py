@@ -122,3 +122,19 @@ def test_cli_compare(tmp_path):
     # avoided = unmet under act-2021 - unmet under act-2025, row by row
     assert (table["avoided [act-2025]"].round(1)
             == (table["unmet [act-2021]"] - table["unmet [act-2025]"]).round(1)).all()
+
+
+def test_scenario_edited_in_code(default_result):
+    # An analyst doubles one manufacturer's California ZEV sales in code and reruns.
+    sc = default_result.scenario
+    sales = sc.sales.copy()
+    mask = (sales["manufacturer"] == "Prairie Works") & (sales["state"] == "CA") & (sales["powertrain"] == "ZEV")
+    sales.loc[mask, "vehicles"] *= 2
+    edited = sc.with_sales(sales)
+    assert edited.rules is sc.rules and edited.trades.shape == sc.trades.shape
+    r = act_pool.run(edited)
+    before = default_result.compliance.query("manufacturer == 'Prairie Works'")["zev_credits"].sum()
+    after = r.compliance.query("manufacturer == 'Prairie Works'")["zev_credits"].sum()
+    assert after > before
+    with pytest.raises(act_pool.InputError):
+        sc.with_sales(sales.assign(vehicles=-1))
