@@ -70,8 +70,9 @@ def solve_highs(G: nx.DiGraph, problem: ComplianceProblem) -> dict:
     """Lexicographic LP with HiGHS: stages minimise unmet, then expired credits, then flexibilities.
 
     The model is passed to HiGHS once; each later stage adds one row holding the previous stage's
-    optimum and changes the costs, so HiGHS restarts from the previous basis. Presolve is off: on
-    these network LPs it costs more than it saves.
+    optimum and changes the costs, so HiGHS restarts from the previous basis (primal simplex, since
+    the previous solution stays feasible). Presolve is off: on these network LPs it costs more than
+    it saves.
     """
     nodes = list(G.nodes)
     index = {n: i for i, n in enumerate(nodes)}
@@ -96,8 +97,8 @@ def solve_highs(G: nx.DiGraph, problem: ComplianceProblem) -> dict:
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
     h.passModel(lp)
-    edge_pos = {(u, v): i for i, (u, v, _) in enumerate(edges)}
     side_rows = _pool_rows(G, problem)
+    edge_pos = {(u, v): i for i, (u, v, _) in enumerate(edges)} if side_rows else {}
     for arcs, cap in side_rows:
         cols_ = np.array(sorted(edge_pos[a] for a in arcs), dtype=np.int32)
         h.addRow(-highspy.kHighsInf, cap, len(cols_), cols_, np.ones(len(cols_)))
@@ -106,7 +107,9 @@ def solve_highs(G: nx.DiGraph, problem: ComplianceProblem) -> dict:
                                 np.full(n_e, highspy.HighsVarType.kInteger))
     all_cols = np.arange(n_e, dtype=np.int32)
     x = np.zeros(n_e)
-    for goal in ((kinds == "unmet"), (kinds == "expire"), flex):
+    for stage, goal in enumerate(((kinds == "unmet"), (kinds == "expire"), flex)):
+        if stage == 1:  # only costs change (and a row the solution meets): primal simplex restarts best
+            h.setOptionValue("simplex_strategy", 4)
         cost = goal.astype(float)
         h.changeColsCost(n_e, all_cols, cost)
         h.run()
@@ -139,7 +142,7 @@ def _pool_rows(G: nx.DiGraph, problem: ComplianceProblem) -> list[tuple[list, fl
         return []
     gates = problem.gates[problem.gates["manufacturer"] == G.graph["manufacturer"]]
     deficits = problem.deficits[problem.deficits["manufacturer"] == G.graph["manufacturer"]]
-    total = deficits.groupby(["state", "model_year"])["deficits"].sum()
+    total = deficits.groupby(["state", "model_year"])["deficits"].sum().to_dict()
     arcs_by: dict[tuple, list] = defaultdict(list)
     for u, v, a in G.edges(data=True):
         if a["kind"] == "retire" and u[0] == "import":
@@ -183,9 +186,8 @@ def flows_to_movements(G: nx.DiGraph, flow: dict, problem: ComplianceProblem, ma
         inbox[("bank", r.origin_state, r.group, r.credit_type, int(r.last_use), enter)].append(
             [int(r.lot), int(r.credits), None, None])
     out: list[dict] = []
-    credit_graph = G.subgraph(n for n in G if n[0] not in ("unmet", "spill", "sink"))
-    for n in nx.lexicographical_topological_sort(credit_graph, key=str):
-        parcels = inbox.pop(n, [])
+    for n in nx.topological_sort(G):  # deterministic: the graph is built in a fixed order
+        parcels = inbox.pop(n, [])  # nodes no credit reaches (unmet, spill, sink) have none
         if not parcels:
             continue
         kind = n[0]
