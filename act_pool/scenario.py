@@ -17,6 +17,7 @@ import pandas as pd
 
 from act_pool.errors import InputError, Problem
 from act_pool.rules import RuleSet, load_rules
+from act_pool.tenths import format_tenths
 from act_pool.rules.clauses import CREDIT_TYPES, GROUPS, POWERTRAINS, WEIGHT_CLASS_GROUP, state_codes
 
 SALES_COLUMNS = ("manufacturer", "state", "model_year", "weight_class", "powertrain", "aer_miles", "vehicles")
@@ -100,12 +101,15 @@ class Scenario:
             options["purchase"] = {"price": self.purchase_price,
                                    **({"manufacturers": list(self.purchase_manufacturers)}
                                       if self.purchase_manufacturers is not None else {})}
-        bank = self.bank.rename(columns={"credits_tenths": "credits"}).assign(
-            credits=lambda f: f["credits"].map(lambda t: f"{t // 10}.{t % 10}"))
-        trades = self.trades.drop(columns=["row"]).rename(columns={"credits_tenths": "credits"}).assign(
-            credits=lambda f: f["credits"].map(lambda t: f"{t // 10}.{t % 10}"))
-        new = scenario_from_frames(self.name, self.rules, sales, bank=bank, trades=trades, **options)
+        new = scenario_from_frames(self.name, self.rules, sales, bank=_as_table(self.bank),
+                                   trades=_as_table(self.trades.drop(columns=["row"])), **options)
         return replace(new, overrides=self.overrides, path=self.path, description=self.description)
+
+
+def _as_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A validated bank or trades frame back in its CSV form (credits as decimal text)."""
+    return frame.rename(columns={"credits_tenths": "credits"}).assign(
+        credits=lambda f: f["credits"].map(lambda t: format_tenths(int(t))))
 
 
 def rules_allow_pooling(rules: RuleSet) -> bool:
@@ -150,29 +154,25 @@ def load_scenario(path: str | Path) -> Scenario:
         problems.append(Problem(label, None, key, f"unknown key; expected one of {sorted(_SCENARIO_KEYS)}"))
     if problems:
         raise InputError(problems)
-    base = path.parent
-    sales_rows = bank_rows = None
-    sales_label = str(base / str(doc["sales"]))
-    try:
-        sales_rows = _read_csv(base / str(doc["sales"]), sales_label, SALES_COLUMNS, problems, optional=("aer_miles",))
-    except InputError as exc:
-        problems.extend(exc.problems)
-    bank_label = None
-    if "bank" in doc:
-        bank_label = str(base / str(doc["bank"]))
-        try:
-            bank_rows = _read_csv(base / str(doc["bank"]), bank_label, BANK_COLUMNS, problems)
-        except InputError as exc:
-            problems.extend(exc.problems)
-    trade_rows = trades_label = None
-    if "trades" in doc:
-        trades_label = str(base / str(doc["trades"]))
-        try:
-            trade_rows = _read_csv(base / str(doc["trades"]), trades_label, TRADE_COLUMNS, problems)
-        except InputError as exc:
-            problems.extend(exc.problems)
+    sales_rows, sales_label = _table(doc, "sales", path.parent, SALES_COLUMNS, problems, optional=("aer_miles",))
+    bank_rows, bank_label = _table(doc, "bank", path.parent, BANK_COLUMNS, problems)
+    trade_rows, trades_label = _table(doc, "trades", path.parent, TRADE_COLUMNS, problems)
     return build_scenario(doc, label, sales_rows, sales_label, bank_rows, bank_label, problems, path,
                           trade_rows=trade_rows, trades_label=trades_label)
+
+
+def _table(doc: Mapping[str, Any], key: str, base: Path, columns: tuple[str, ...], problems: list[Problem],
+           optional: tuple[str, ...] = ()) -> tuple[list[dict] | None, str | None]:
+    """Rows and label of the table the scenario names under ``key`` (None, None where it names none);
+    problems reading it are added to ``problems``."""
+    if key not in doc:
+        return None, None
+    label = str(base / str(doc[key]))
+    try:
+        return _read_csv(base / str(doc[key]), label, columns, problems, optional=optional), label
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None, label
 
 
 def scenario_from_frames(name: str, rules: str | RuleSet, sales: pd.DataFrame, bank: pd.DataFrame | None = None,
