@@ -90,7 +90,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from act_pool.scenario import default_scenario_path, load_scenario
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
-    result = run(load_scenario(path), progress=None if args.quiet else ProgressLine())
+    result = run(load_scenario(path), progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
     out = result.write(args.out, graphml=args.graphml, reports=not args.tables_only)
     if not args.quiet:
         s = result.summary()

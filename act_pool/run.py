@@ -51,7 +51,7 @@ class Result:
     def network(self) -> nx.DiGraph:
         """The credit network of every manufacturer in one graph (see :mod:`act_pool.solve.network`
         for the node and edge attributes); node ids start with the manufacturer. After an optimal
-        run, every edge carries its ``flow`` in tenths."""
+        run with ``keep_network=True``, every edge carries its ``flow`` in tenths."""
         if not self.graphs:
             from act_pool.solve.network import build_network
 
@@ -91,11 +91,13 @@ class Result:
 Progress = Callable[[str, int, int], None]
 
 
-def run(scenario: Scenario | str | Path, progress: Progress | None = None) -> Result:
+def run(scenario: Scenario | str | Path, progress: Progress | None = None, keep_network: bool = False) -> Result:
     """Run a scenario (a :class:`Scenario` or the path of a scenario file) and check conservation.
 
     ``progress(stage, done, total)``, if given, is called as the run advances (the command line
-    shows it on long runs).
+    shows it on long runs). With ``keep_network``, an optimal run keeps every manufacturer's solved
+    credit network (``result.network`` then carries the flows); otherwise the networks are freed as
+    soon as each is solved, which keeps memory flat on large scenarios.
     """
     report = progress or (lambda stage, done, total: None)
     if not isinstance(scenario, Scenario):
@@ -107,7 +109,7 @@ def run(scenario: Scenario | str | Path, progress: Progress | None = None) -> Re
     if scenario.retirement == "optimal":
         from act_pool.solve.optimal import solve_optimal
 
-        movements = solve_optimal(problem, graphs=graphs, progress=report)
+        movements = solve_optimal(problem, graphs=graphs if keep_network else None, progress=report)
     elif isinstance(scenario.retirement, tuple):
         movements = solve_sequential(problem, scenario.retirement)
     else:

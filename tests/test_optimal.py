@@ -136,7 +136,7 @@ def test_unknown_solver_is_refused(scenario_of):
 def test_network_is_exposed_with_flows(scenario_of, tmp_path):
     sc = scenario_of([row("CA", 2024, "2b-3", "ICE", 1000)], rules="act-2025",
                      bank=[("M", "CA", 2021, "2b-3", "ZEV", "30.0")])
-    r = act_pool.run(sc)
+    r = act_pool.run(sc, keep_network=True)
     G = r.network
     # the 30.0 credits flow into the 40.0 deficit; 10.0 come from the unmet source
     assert G[("M", "unmet")][("M", "deficit", "CA", 2024, "2b-3")]["flow"] == 100
