@@ -43,7 +43,7 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     used = ret.groupby(["manufacturer", "state", "model_year", "credit_type", "rule"])["credits"].sum()
     expired = ledger[ledger["action"] == "expire"].groupby(["manufacturer", "state", "model_year"])["credits"].sum()
     gates = problem.gates.set_index(["manufacturer", "state", "model_year"])
-    lots = problem.lots
+    latest_credit = problem.lots.groupby(["manufacturer", "origin_state"])["available_from"].max().to_dict()
     last = problem.years.stop - 1
     m = problem.makeup_years
 
@@ -87,8 +87,7 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
             reasons[i] = REASONS[5]
         elif any(int(expired.get((mfr, state, y), 0)) for y in range(d - 1, end + 1)):
             reasons[i] = REASONS[6]
-        elif r["status"] == "short" and ((lots["manufacturer"] == mfr) & (lots["origin_state"] == state)
-                                          & (lots["available_from"] > end)).any():
+        elif r["status"] == "short" and latest_credit.get((mfr, state), end) > end:
             reasons[i] = REASONS[7]
         else:
             reasons[i] = REASONS[8]
