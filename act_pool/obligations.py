@@ -39,17 +39,24 @@ def small_manufacturer_flags(rules: RuleSet, sales: pd.DataFrame) -> pd.DataFram
     """Manufacturer x state x model year rows at or under the small-manufacturer threshold.
 
     Basis ``model-year``: that model year's vehicles in the state. ``three-year-average``: the
-    average of the three prior model years' vehicles in the state (those present; the model year
-    itself where none precede it). Returns columns manufacturer, state, model_year, small.
+    average of the three prior model years' vehicles in the state, counting each from the
+    manufacturer's first model year with vehicles there (a later year without vehicles counts as 0,
+    whether its rows say 0 or are absent); the model year itself where no such year precedes it.
+    Returns columns manufacturer, state, model_year, small.
     """
     limit = as_fraction(rules.value("small_manufacturer.max_vehicles"))
     totals = sales.groupby(["manufacturer", "state", "model_year"], sort=True)["vehicles"].sum().reset_index()
     if rules.value("small_manufacturer.basis") == "three-year-average":
+        lookup = {(m, s, int(y)): int(v) for m, s, y, v in totals.itertuples(index=False)}
+        first_sold: dict[tuple[str, str], int] = {}
+        for (m, s, y), v in sorted(lookup.items()):
+            if v > 0:
+                first_sold.setdefault((m, s), y)
         counts = []
-        lookup = {(m, s, y): v for m, s, y, v in totals.itertuples(index=False)}
         for m, s, y, v in totals.itertuples(index=False):
-            prior = [lookup[(m, s, y - k)] for k in (1, 2, 3) if (m, s, y - k) in lookup]
-            counts.append(Fraction(sum(prior), len(prior)) if prior else Fraction(v))
+            start = first_sold.get((m, s), int(y))
+            prior = [lookup.get((m, s, int(y) - k), 0) for k in (1, 2, 3) if int(y) - k >= start]
+            counts.append(Fraction(sum(prior), len(prior)) if prior else Fraction(int(v)))
         totals["basis"] = counts
     else:
         totals["basis"] = [Fraction(int(v)) for v in totals["vehicles"]]

@@ -3,7 +3,7 @@ from fractions import Fraction
 
 import pytest
 
-from act_pool.obligations import compute_obligations
+from act_pool.obligations import compute_obligations, small_manufacturer_flags
 from act_pool.rules import clauses, load_rules
 from helpers import row
 
@@ -31,28 +31,50 @@ def test_case_a_deficits(scenario_of):
 
 def test_case_b_credits(scenario_of):
     # Case B: 60 Class 2b-3 BEVs -> 48.0; 10 BEV tractors -> 25.0; Class 6 PHEVs with 40 and 100 miles
-    # -> 1.5 x 0.40 = 0.60 and 1.5 x 0.75 = 1.125, summed 1.725 -> 1.7 (half-up to the tenth).
-    sc = scenario_of([row("CA", 2024, "2b-3", "ZEV", 60), row("CA", 2024, "tractor", "ZEV", 10),
-                      row("CA", 2024, "6-7", "NZEV", 1, aer=40), row("CA", 2024, "6-7", "NZEV", 1, aer=100)],
-                     rules="act-2021", overrides=NO_SMALL)
-    ob = _ob(sc)
+    # (WCM 1.5, Table A-2 Class 6-7): factor 0.01 x 40 + 0.15 = 0.55 and min(1.15, 0.75) = 0.75, so
+    # 1.5 x 0.55 = 0.825 and 1.5 x 0.75 = 1.125, summed 1.95 -> 2.0 (half-up to the tenth).
+    rows = [row("CA", 2024, "2b-3", "ZEV", 60), row("CA", 2024, "tractor", "ZEV", 10),
+            row("CA", 2024, "6-7", "NZEV", 1, aer=40), row("CA", 2024, "6-7", "NZEV", 1, aer=100)]
+    ob = _ob(scenario_of(rows, rules="act-2021", overrides=NO_SMALL))
     assert ob.loc["2b-3", "zev_credits"] == 480
     assert ob.loc["tractor", "zev_credits"] == 250
-    assert ob.loc["4-8", "nzev_credits"] == 17
+    assert ob.loc["4-8", "nzev_credits"] == 20
     # every vehicle counts toward deficits, ZEVs included: 60 x 0.05 x 0.8 = 2.4
     assert ob.loc["2b-3", "deficits"] == 24
+    # The reference notes' reading (no intercept): 1.5 x 0.40 = 0.60 + 1.125 = 1.725 -> 1.7
+    old = _ob(scenario_of(rows, rules="act-2021", overrides={**NO_SMALL, "nzev.factor_intercept": 0}))
+    assert old.loc["4-8", "nzev_credits"] == 17
 
 
 def test_nzev_factor():
-    assert clauses.nzev_factor(R21, Fraction(40), 2024) == Fraction(40, 100)
-    assert clauses.nzev_factor(R21, Fraction(75), 2024) == Fraction(3, 4)
-    assert clauses.nzev_factor(R21, Fraction(100), 2024) == Fraction(3, 4)  # capped at 0.75
+    assert clauses.nzev_factor(R21, Fraction(40), 2024) == Fraction(55, 100)   # 0.01 x 40 + 0.15
+    assert clauses.nzev_factor(R21, Fraction(59), 2024) == Fraction(74, 100)   # 0.59 + 0.15, under the cap
+    assert clauses.nzev_factor(R21, Fraction(60), 2024) == Fraction(3, 4)      # 0.60 + 0.15 = the cap
+    assert clauses.nzev_factor(R21, Fraction(61), 2024) == Fraction(3, 4)      # 0.76 capped at 0.75
+    assert clauses.nzev_factor(R21, Fraction(100), 2024) == Fraction(3, 4)
     # MY2031+ under act-2021: 75-mile floor (assumed); 74.9 miles earns nothing, 75 earns 0.75
     assert clauses.nzev_factor(R21, Fraction("74.9"), 2031) == 0
     assert clauses.nzev_factor(R21, Fraction(75), 2031) == Fraction(3, 4)
     # no NZEV credits after MY2035 (§1963.2(b))
     assert clauses.nzev_factor(R21, Fraction(100), 2035) == Fraction(3, 4)
     assert clauses.nzev_factor(R21, Fraction(100), 2036) == 0
+
+
+def test_nzev_factor_without_intercept_is_the_older_reading():
+    # nzev.factor_intercept = 0: 0.01 x AER, capped at 0.75 from 75 miles
+    old = R21.with_overrides({"nzev.factor_intercept": 0}, "scenario.toml")
+    assert clauses.nzev_factor(old, Fraction(40), 2024) == Fraction(40, 100)
+    assert clauses.nzev_factor(old, Fraction(74), 2024) == Fraction(74, 100)
+    assert clauses.nzev_factor(old, Fraction(75), 2024) == Fraction(3, 4)
+
+
+def test_forty_mile_class_6_nzev_earns_0825(scenario_of):
+    # The example of the two recollections: one Class 6 NZEV with 40 miles: WCM 1.5 (Table A-2, Class 6-7)
+    # x (0.01 x 40 + 0.15 = 0.55) = 0.825 credits; 40 of them: 33.0 credits (the old reading: 40 x 0.60 = 24.0).
+    assert clauses.weight_class_modifier(R21, "6-7") == Fraction(3, 2)
+    assert clauses.credit_per_vehicle(R21, "CA", "6-7", "NZEV", Fraction(40), 2024) == Fraction(825, 1000)
+    sc = scenario_of([row("CA", 2024, "6-7", "NZEV", 40, aer=40)], rules="act-2021", overrides=NO_SMALL)
+    assert _ob(sc, group="4-8")["nzev_credits"] == 330
 
 
 def test_two_tractors_owe_point_four(scenario_of):
@@ -104,9 +126,25 @@ def test_state_start_years_and_pauses(scenario_of):
 
 def test_credit_life():
     # CA early-action MY2021-2023 credits usable through MY2030; MY2024 through 2029 (vintage + 5)
-    assert clauses.credit_last_model_year(R21, "CA", 2023) == 2030
+    assert clauses.credit_last_model_year(R21, "CA", 2021) == 2030  # later of 2030 and 2021 + 5 = 2026
+    assert clauses.credit_last_model_year(R21, "CA", 2023) == 2030  # later of 2030 and 2028
     assert clauses.credit_last_model_year(R21, "CA", 2024) == 2029
     assert clauses.credit_last_model_year(R21, "OR", 2024) == 2030  # OR early-action window MY2022-2024
+
+
+def test_late_start_early_credits_keep_their_ordinary_life():
+    # CO deficits start in MY2027: a CO MY2026 credit is early action. Later of MY2030 and 2026 + 5 = 2031,
+    # so it lasts as long as an ordinary credit (CO MY2027: 2027 + 5 = 2032), never four years only.
+    assert clauses.first_deficit_model_year(R21, "CO") == 2027
+    assert clauses.credit_last_model_year(R21, "CO", 2026) == 2031
+    assert clauses.credit_last_model_year(R21, "CO", 2025) == 2030  # 2025 + 5 = 2030: the same either way
+    assert clauses.credit_last_model_year(R21, "CO", 2027) == 2032
+    # the fixed-date reading, per state: CO's early credits end with MY2030; CA is unaffected
+    fixed = R21.with_overrides({"credit_life.early_fixed_states": ["CO"]}, "scenario.toml")
+    assert clauses.credit_last_model_year(fixed, "CO", 2026) == 2030
+    assert clauses.credit_last_model_year(fixed, "CO", 2027) == 2032
+    assert clauses.credit_last_model_year(fixed, "MD", 2026) == 2031
+    assert clauses.credit_last_model_year(fixed, "CA", 2023) == 2030
 
 
 def test_caps_and_allowances():
@@ -119,3 +157,35 @@ def test_caps_and_allowances():
     r25 = load_rules("act-2025")
     assert clauses.tractor_offset_allowance_tenths(R21, 2026, 1000) == 0
     assert clauses.tractor_offset_allowance_tenths(r25, 2026, 1001) == 250  # 25 % of 100.1 = 25.025 -> 25.0
+
+
+def _flags(sales_rows):
+    import pandas as pd
+
+    from act_pool.scenario import SALES_COLUMNS
+
+    three_year = R21.with_overrides({"small_manufacturer.basis": "three-year-average"}, "scenario.toml")
+    sales = pd.DataFrame(sales_rows, columns=SALES_COLUMNS)
+    flags = small_manufacturer_flags(three_year, sales)
+    return {int(y): bool(f) for y, f in zip(flags["model_year"], flags["small"])}
+
+
+def test_three_year_average_a_zero_row_counts_as_no_row():
+    # A 1,000-vehicle maker whose only earlier row says 0 vehicles: no model year with vehicles precedes
+    # MY2024, so its own 1,000 count (> 500): not small, with the 0-vehicle row or without it.
+    with_zero = _flags([row("CA", 2023, "2b-3", "ICE", 0), row("CA", 2024, "2b-3", "ICE", 1000)])
+    without = _flags([row("CA", 2024, "2b-3", "ICE", 1000)])
+    assert without == {2024: False}
+    assert with_zero == {2023: True, 2024: False}  # MY2023 itself: 0 vehicles <= 500
+    assert with_zero[2024] == without[2024]
+
+
+def test_three_year_average_a_gap_counts_as_zero_vehicles():
+    # MY2021 900 vehicles, MY2022 none (0-vehicle row, or no row), MY2023 600, MY2024 1,000.
+    # MY2024: (900 + 0 + 600) / 3 = 500 <= 500 -> small; MY2023: (900 + 0) / 2 = 450 -> small;
+    # MY2022: 900 / 1 -> not small; MY2021: its own 900 -> not small. The same with the gap as a 0 row.
+    years = {2021: 900, 2023: 600, 2024: 1000}
+    gap = _flags([row("CA", y, "2b-3", "ICE", v) for y, v in years.items()])
+    zero = _flags([row("CA", y, "2b-3", "ICE", v) for y, v in {**years, 2022: 0}.items()])
+    assert gap == {2021: False, 2023: True, 2024: True}
+    assert zero == {2021: False, 2022: False, 2023: True, 2024: True}

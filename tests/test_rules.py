@@ -65,6 +65,26 @@ def test_unverified_amendment_numbers_are_assumptions():
     assert "zev_sales_percent.tractor" not in rules.assumptions()
 
 
+def test_contested_readings_are_assumptions_with_defaults():
+    # Issue readings: each a parameter marked assumed (so listed with the assumptions of every result),
+    # the earlier reading one override away.
+    for rid in ("act-2021", "act-2025"):
+        rules = load_rules(rid)
+        assert rules["nzev.factor_intercept"].value == Decimal("0.15")
+        assert rules["credit_life.early_fixed_states"].value == []
+        for name in ("nzev.factor_intercept", "credit_life.early_fixed_states"):
+            assert rules[name].confidence == "assumed" and rules[name].unit and rules[name].note
+            assert name in rules.assumptions()
+    r25 = load_rules("act-2025")
+    assert r25["pooling.require_origin_in_force"].value is False
+    assert r25["pooling.require_origin_in_force"].confidence == "assumed"
+    assert "pooling.require_origin_in_force" in r25.assumptions()
+    old = r25.with_overrides({"nzev.factor_intercept": 0, "credit_life.early_fixed_states": ["CO", "MD"],
+                              "pooling.require_origin_in_force": True}, "s.toml")
+    assert old.value("nzev.factor_intercept") == 0 and old.value("credit_life.early_fixed_states") == ["CO", "MD"]
+    assert old.value("pooling.require_origin_in_force") is True
+
+
 def test_overrides_become_assumptions():
     rules = load_rules("act-2025").with_overrides(
         {"tractor_offset.fraction": Decimal("0.4"), "zev_sales_percent.tractor": {"2030": 32}}, "s.toml")

@@ -73,14 +73,19 @@ def deficit_per_vehicle(rules: RuleSet, state: str, weight_class: str, model_yea
 
 
 def nzev_factor(rules: RuleSet, aer_miles: Fraction, model_year: int) -> Fraction:
-    """NZEV factor (§1963.2(b)(1)): min(factor_per_mile x AER, cap); 0 below the model year's
-    minimum all-electric range and after the last NZEV model year."""
+    """NZEV factor (§1963.2(b)(1)): min(factor_per_mile x AER + factor_intercept, factor_cap).
+
+    0 below the model year's minimum all-electric range and after the last NZEV model year. With the
+    default reading (0.01 per mile + 0.15, capped at 0.75) a 40-mile NZEV has factor 0.55 and the cap
+    is reached at 60 miles; ``nzev.factor_intercept = 0`` gives the 0.01 x AER reading.
+    """
     if model_year > int(rules.value("nzev.last_model_year")):
         return Fraction(0)
     if aer_miles < as_fraction(rules.at("nzev.min_aer_miles", model_year)):
         return Fraction(0)
     per_mile = as_fraction(rules.value("nzev.factor_per_mile"))
-    return min(per_mile * aer_miles, as_fraction(rules.value("nzev.factor_cap")))
+    intercept = as_fraction(rules.value("nzev.factor_intercept"))
+    return min(per_mile * aer_miles + intercept, as_fraction(rules.value("nzev.factor_cap")))
 
 
 def credit_per_vehicle(rules: RuleSet, state: str, weight_class: str, powertrain: str,
@@ -98,12 +103,19 @@ def credit_per_vehicle(rules: RuleSet, state: str, weight_class: str, powertrain
 def credit_last_model_year(rules: RuleSet, state: str, vintage: int) -> int:
     """Last model year in which a credit of ``vintage`` earned in ``state`` may be retired (§1963.2(g)).
 
-    Early-action credits (vintages before the state's first deficit year) last through
-    ``credit_life.early_last_model_year``; later credits through vintage + ``credit_life.model_years``.
+    Credits last through vintage + ``credit_life.model_years`` (§1963.2(g)(2)). Early-action credits
+    (vintages before the state's first deficit year) last through the later of that and
+    ``credit_life.early_last_model_year`` (§1963.2(g)(1)): the fixed date lengthens California's
+    MY2021-2023 credit lives and never shortens a late-start state's (CO MY2026: through MY2031). In
+    the states listed in ``credit_life.early_fixed_states`` they end with the fixed date instead.
     """
-    if vintage < first_deficit_model_year(rules, state):
-        return int(rules.value("credit_life.early_last_model_year"))
-    return vintage + int(rules.value("credit_life.model_years"))
+    ordinary = vintage + int(rules.value("credit_life.model_years"))
+    if vintage >= first_deficit_model_year(rules, state):
+        return ordinary
+    early_end = int(rules.value("credit_life.early_last_model_year"))
+    if state in rules.value("credit_life.early_fixed_states"):
+        return early_end
+    return max(early_end, ordinary)
 
 
 def nzev_cap_tenths(rules: RuleSet, deficits_tenths: int, tractor: bool) -> int:
@@ -145,6 +157,19 @@ def pooling_may_receive(rules: RuleSet, state: str, model_year: int) -> bool:
     if not rules.value("pooling.allowed"):
         return False
     return state in rules.value("pooling.states") and model_year >= int(rules.value("pooling.first_model_year"))
+
+
+def pooling_may_send(rules: RuleSet, state: str, model_year: int) -> bool:
+    """Whether credits of origin ``state`` used in ``model_year`` may be pooled to another state (2025
+    amendments): pooling allowed, the state in the pool and, where ``pooling.require_origin_in_force``
+    is set, ``state``'s deficits in force that model year (from its first deficit model year; an
+    enforcement pause changes nothing).
+    """
+    if not rules.value("pooling.allowed") or state not in rules.value("pooling.states"):
+        return False
+    if rules.value("pooling.require_origin_in_force"):
+        return model_year >= first_deficit_model_year(rules, state)
+    return True
 
 
 def makeup_model_years(rules: RuleSet) -> int:

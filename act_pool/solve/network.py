@@ -129,7 +129,8 @@ def build_network(problem: ComplianceProblem, manufacturer: str) -> nx.DiGraph:
     if problem.pooling:
         for n in avail_nodes:
             _, s, g, c, t = n
-            if s not in problem.pool_states:
+            origin_gate = gates.get((s, t))
+            if s not in problem.pool_states or origin_gate is None or not bool(origin_gate["may_send"]):
                 continue
             hub = node(("hub", g, c, t))
             G.add_edge(n, hub, kind="export", weight=w.flex)

@@ -7,6 +7,7 @@ regulatory-order solver (:mod:`act_pool.solve.sequential`) and the optimiser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import pandas as pd
 
@@ -76,7 +77,8 @@ class ComplianceProblem:
         One row per manufacturer x state x model year x group with deficits > 0 (``deficits``).
     gates : DataFrame
         Per manufacturer x state x model year: capacities ``nzev_nontractor``, ``nzev_tractor``,
-        ``low_volume``, ``tractor_offset``, ``pool`` and whether the state ``may_receive`` pooled credits.
+        ``low_volume``, ``tractor_offset``, ``pool``, whether the state ``may_receive`` pooled credits for
+        that model year's deficits and whether its credits used in that year ``may_send`` (be pooled out).
     years : range
         Simulated model years.
     makeup_years : int
@@ -113,7 +115,8 @@ def build_problem(scenario: Scenario, obligations: pd.DataFrame) -> CompliancePr
     lots, transfers = apply_trades(_credit_lots(scenario, obligations), scenario)
     deficits = obligations.loc[obligations["deficits"] > 0,
                                ["manufacturer", "state", "model_year", "group", "deficits"]].reset_index(drop=True)
-    gates = gate_capacities(rules, obligations, scenario.pooling)
+    held = zip(lots.loc[lots["usable"], "manufacturer"], lots.loc[lots["usable"], "origin_state"])
+    gates = gate_capacities(rules, obligations, scenario.pooling, held)
     pool_states = frozenset(rules.value("pooling.states")) if scenario.pooling else frozenset()
     return ComplianceProblem(lots=lots, deficits=deficits, gates=gates, years=scenario.years,
                              makeup_years=clauses.makeup_model_years(rules),
@@ -199,25 +202,36 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
     return _typed(out[out["credits"] > 0].reset_index(drop=True)), transfers
 
 
-def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool) -> pd.DataFrame:
-    """Per manufacturer x state x model year, the capacity of every rule gate, in tenths."""
+def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
+                    held: Iterable[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Per manufacturer x state x model year, the capacity of every rule gate, in tenths, and the
+    pooling switches ``may_receive`` (pooled credits may meet the state's deficits of that model year)
+    and ``may_send`` (the state's credits used in that model year may be pooled out; 2025 amendments).
+
+    ``held`` adds (manufacturer, origin state) pairs of credits held without obligations there (bought
+    credits), with zero capacities, so that every lot's origin has a ``may_send`` row in every year.
+    """
     wide = obligations.pivot_table(index=["manufacturer", "state", "model_year"], columns="group",
                                    values="deficits", aggfunc="sum", fill_value=0)
     for g in clauses.GROUPS:
         if g not in wide:
             wide[g] = 0
+    years = sorted({int(y) for y in obligations["model_year"]})
+    extra = sorted(set(held) - {(m, s) for m, s, _ in wide.index})
     rows = []
-    for (m, s, y), r in wide.iterrows():
-        nt, tr = int(r["2b-3"] + r["4-8"]), int(r["tractor"])
+    totals = [(m, s, int(y), int(r["2b-3"] + r["4-8"]), int(r["tractor"])) for (m, s, y), r in wide.iterrows()]
+    totals += [(m, s, y, 0, 0) for m, s in extra for y in years]
+    for m, s, y, nt, tr in sorted(totals):
         rows.append({
-            "manufacturer": m, "state": s, "model_year": int(y),
+            "manufacturer": m, "state": s, "model_year": y,
             "nzev_nontractor": clauses.nzev_cap_tenths(rules, nt, tractor=False),
             "nzev_tractor": clauses.nzev_cap_tenths(rules, tr, tractor=True),
             "low_volume": clauses.low_volume_allowance_tenths(rules, tr),
-            "tractor_offset": clauses.tractor_offset_allowance_tenths(rules, int(y), tr),
+            "tractor_offset": clauses.tractor_offset_allowance_tenths(rules, y, tr),
             "pool": clauses.pooling_cap_tenths(rules, nt + tr) if pooling else 0,
-            "may_receive": pooling and clauses.pooling_may_receive(rules, s, int(y)),
+            "may_receive": pooling and clauses.pooling_may_receive(rules, s, y),
+            "may_send": pooling and clauses.pooling_may_send(rules, s, y),
         })
     cols = ["manufacturer", "state", "model_year", "nzev_nontractor", "nzev_tractor", "low_volume",
-            "tractor_offset", "pool", "may_receive"]
+            "tractor_offset", "pool", "may_receive", "may_send"]
     return pd.DataFrame(rows, columns=cols)

@@ -87,7 +87,7 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
     gates = {(r.state, int(r.model_year)): {"nzev_nontractor": int(r.nzev_nontractor),
                                              "nzev_tractor": int(r.nzev_tractor), "low_volume": int(r.low_volume),
                                              "tractor_offset": int(r.tractor_offset), "pool": int(r.pool),
-                                             "may_receive": bool(r.may_receive)}
+                                             "may_receive": bool(r.may_receive), "may_send": bool(r.may_send)}
              for r in problem.gates[problem.gates["manufacturer"] == manufacturer].itertuples(index=False)}
     states = sorted({s for s, _, _ in deficits} | {lot.origin_state for lot in lots})
     out: list[dict] = []
@@ -108,7 +108,8 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
                     g = gates.get((s, d))
                     if not g or not g["may_receive"] or s not in problem.pool_states:
                         continue
-                    others = [lot for lot in lots if lot.origin_state != s and lot.origin_state in problem.pool_states]
+                    others = [lot for lot in lots if lot.origin_state != s and lot.origin_state in problem.pool_states
+                              and gates.get((lot.origin_state, t), {}).get("may_send", False)]
                     _serve(steps, s, d, t, others, deficits, gates, out,
                            zev_only=d < t and problem.makeup_zev_only, pooled=True)
         for lot in lots:
