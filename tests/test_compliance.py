@@ -43,6 +43,21 @@ def test_credit_in_last_year_of_life_and_the_year_after(scenario_of):
     assert exp[["vintage", "model_year", "credits"]].values.tolist() == [[2024, 2029, 60]]
 
 
+def test_late_start_early_action_credit_lasts_as_long_as_an_ordinary_one(scenario_of):
+    # CO's deficits start in MY2027: a CO MY2026 credit is early action and lasts through the later of
+    # MY2030 and 2026 + 5 = 2031. Bank 10.0 CO MY2026 ZEV credits; MY2031: 20 Class 2b-3 x 35 % x 0.8 =
+    # 5.6 deficits, met in the credit's last year, 4.4 expire after MY2031.
+    sales = [row("CO", 2031, "2b-3", "ICE", 20)]
+    keys = {"rules": "act-2021", "bank": [bank("CO", 2026, "2b-3", "ZEV", "10.0")], "model_years": [2031, 2031]}
+    r = act_pool.run(scenario_of(sales, overrides=NO_SMALL, **keys))
+    assert comp(r, "CO", 2031, "2b-3")[["deficits", "met", "unmet"]].tolist() == [56, 56, 0]
+    assert moves(r, action="expire")[["vintage", "model_year", "credits"]].values.tolist() == [[2026, 2031, 44]]
+    # The fixed-date reading for CO: the credits end with MY2030, before the run starts; 5.6 stay unmet.
+    fixed = act_pool.run(scenario_of(sales, overrides={**NO_SMALL, "credit_life.early_fixed_states": ["CO"]}, **keys))
+    assert comp(fixed, "CO", 2031, "2b-3")[["met", "unmet"]].tolist() == [0, 56]
+    assert comp(fixed, "CO", 2031, "2b-3")["reason"] == "credits expired"
+
+
 def test_makeup_is_zev_only_under_2021(scenario_of):
     # MY2024: 1000 Class 2b-3 ICE -> 40.0 deficits, no credits.
     # MY2025: 100 Class 4-5 NZEVs with 100 miles -> 100 x 1 x 0.75 = 75.0 NZEV credits; they also owe
