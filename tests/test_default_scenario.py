@@ -31,6 +31,20 @@ def test_california_calibration(sales):
     assert sorted(tr23["vehicles"], reverse=True) == [76, 73, 68, 58, 44, 35]
 
 
+def test_washington_calibration(sales):
+    # WA Ecology, 16 Oct 2025: "In 2024, nearly 20% of new medium- and heavy-duty vehicles sold in
+    # Washington ran on zero-emission technology"; the scenario sets WA's uptake at 85 % of California's.
+    # WA MY2024: 13 % of California's 131,552 = 17,102 vehicles; 0.85 x 30,026 / 131,552 = 19.40 % of them.
+    wa = sales[(sales["state"] == "WA") & (sales["model_year"] == 2024)]
+    total, zev = wa["vehicles"].sum(), wa.loc[wa["powertrain"] == "ZEV", "vehicles"].sum()
+    assert total == 17_102
+    assert 0.19 <= zev / total < 0.20                        # "nearly 20 %"
+    assert zev / total == pytest.approx(0.85 * 30_026 / 131_552, abs=0.0005)
+    # class by class, 0.85 x California's MY2024 class share (e.g. 2b-3: 11,972 x 0.85 x 28,139 / 92,086 = 3,110)
+    by_class = wa[wa["powertrain"] == "ZEV"].groupby("weight_class")["vehicles"].sum()
+    assert by_class.to_dict() == {"2b-3": 3_110, "4-5": 99, "6-7": 62, "8": 10, "tractor": 36}
+
+
 def test_shape(sales):
     assert sales["state"].nunique() == 11
     assert sales["manufacturer"].nunique() >= 8

@@ -34,6 +34,10 @@ OTHER_STATES_TOTAL_VS_CA = 1.0
 # ZEV uptake outside California relative to California's share (WA: "nearly 20 %" of 2024 sales vs CA 23 %).
 OTHER_STATE_ZEV_FACTOR = {"WA": 0.85, "OR": 0.7, "NY": 0.6, "NJ": 0.6, "MA": 0.6, "CO": 0.6, "MD": 0.5,
                           "VT": 0.5, "NM": 0.4, "RI": 0.5}
+# States whose MY2024 ZEV share is calibrated to their factor x California's MY2024 share, class by class:
+# WA Ecology, 16 Oct 2025: "In 2024, nearly 20% of new medium- and heavy-duty vehicles sold in Washington
+# ran on zero-emission technology" (0.85 x 22.8 % = 19.4 %).
+CALIBRATED_2024 = ("WA",)
 
 # Manufacturers: share of each class's sales, and ZEV ambition per group relative to the ACT
 # requirement (1.0 = exactly the Table A-1 share; ZEV-only makers: None). Illustrative.
@@ -120,6 +124,8 @@ def state_sales(state: str, year: int) -> list[tuple]:
         zevs = {m: _zevs(m, wc, year, v, zev_factor) for m, v in volumes.items()}
         if state == "CA" and year in CA_ZEV:
             zevs = _calibrate_ca(wc, year, volumes, zevs)
+        elif state in CALIBRATED_2024 and year == 2024:
+            zevs = _scale_to(_share_of_ca_2024(wc, zev_factor, by_class[wc]), volumes, zevs)
         for m in sorted(volumes):
             v, z = volumes[m], zevs[m]
             nz_share, aer = MAKERS[m].get("nzev", {}).get(wc, (0, 0))
@@ -162,6 +168,17 @@ def _calibrate_ca(wc: str, year: int, volumes: dict[str, int], zevs: dict[str, i
         others = {k: v for k, v in CA_ZEV_2024_BY_CLASS.items() if not (year == 2023 and k == "tractor")}
         total = CA_ZEV[year] - (sum(CA_TRACTOR_ZEV_2023.values()) if year == 2023 else 0)
         target = apportion(total, others).get(wc, 0)
+    return _scale_to(target, volumes, zevs)
+
+
+def _share_of_ca_2024(wc: str, zev_factor: float, volume: int) -> int:
+    """ZEVs of one class that give ``zev_factor`` x California's calibrated MY2024 ZEV share of that class."""
+    ca_share = CA_ZEV_2024_BY_CLASS[wc] / apportion(CA_TOTAL[2024], CLASS_SHARE)[wc]
+    return round(volume * ca_share * zev_factor)
+
+
+def _scale_to(target: int, volumes: dict[str, int], zevs: dict[str, int]) -> dict[str, int]:
+    """The makers' ZEVs of one class scaled to ``target`` (ZEV-only makers keep theirs)."""
     fixed = {m: z for m, z in zevs.items() if MAKERS[m].get("zev_only")}
     flexible = apportion(max(target - sum(fixed.values()), 0),
                          {m: max(z, 1) * 1.0 for m, z in zevs.items() if m not in fixed and volumes[m] > 0})
