@@ -9,7 +9,8 @@ Nodes (``kind`` attribute, tuple ids):
   ``demand`` is minus their credits.
 - ``("avail", s, g, c, t)``: those credits of ``s`` usable in year ``t``, whatever their expiry.
 - ``("hub", g, c, t)`` and ``("import", s, g, c, t)``: pooling in year ``t`` routes through one
-  hub per group and type, so its size grows with the states, not their pairs.
+  hub per group and type, so its size grows with the states, not their pairs. Only states whose gate
+  row allows it (``may_send``) export to the hub that year.
 - ``("gate_in"|"gate_out", s, d, gate)``: a rule limit for the deficits of state ``s``, model year
   ``d`` (NZEV caps, low-volume flexibility, tractor offset), as the capacity of the arc between them.
 - ``("deficit", s, d, h)``: deficits of group ``h``; ``demand`` is the deficit in tenths.

@@ -5,7 +5,7 @@ Each model year, each state's deficits are met from the manufacturer's credits h
 state: carried deficits first (oldest first, ZEV credits only where the rule set says so), then the
 year's own, step by step in :func:`~act_pool.solve.problem.retirement_steps` order, earliest-expiring
 credits first within each step. With pooling, only then do other states' remaining (surplus)
-credits meet what is still open. Credits whose life ends with the year expire.
+credits meet what is still open (credits of states whose gate row allows it that year, ``may_send``). Credits whose life ends with the year expire.
 
 An explicit order (2025 amendments) re-sorts the steps (``nzev-first`` or ``zev-first``;
 ``own-group-first`` or ``cross-group-first``) and the credits within a step
