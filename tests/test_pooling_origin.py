@@ -41,6 +41,8 @@ def test_default_pools_out_of_a_state_not_yet_started(scenario_of, mode):
     assert _ca_2025(r)[["deficits", "met", "met_by_pooled", "unmet"]].tolist() == [560, 560, 560, 0]
     assert _pooled(r) == [["CO", "CA", 2025, 2025, 560]]   # used in MY2025, CO not yet in force
     assert r.summary()["totals"]["closing_bank"] == 24.0  # 80.0 - 56.0
+    assumption = r.summary()["assumptions"]["pooling.require_origin_in_force"]  # listed though not overridden
+    assert assumption["value"] is False and assumption["confidence"] == "assumed"
 
 
 @pytest.mark.parametrize("mode", MODES)
