@@ -13,12 +13,15 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from act_pool.errors import InputError, Problem
 from act_pool.workbook import layout
 from act_pool.workbook.cells import cell_text, is_date, toml_value
 from act_pool.workbook.sheets import Book, RawRow
+
+if TYPE_CHECKING:
+    from act_pool.scenario import Scenario
 
 _YEARS = re.compile(r"(\d{4})(?:\s*[-\u2013]\s*(\d{4}))?")
 
@@ -39,7 +42,7 @@ class WorkbookInputs:
     problems : list of Problem
         Problems found reading the cells.
     flagged : set
-        (label, row, column) of the cells already reported.
+        (label, row, column) of the cells and keys already reported.
     rows : dict of str to tuple
         For each key of the document (``model_years``, ``overrides.NAME``, ``plan.KEY``), the label
         and row of the cell it came from.
@@ -51,7 +54,7 @@ class WorkbookInputs:
     tables: dict[str, list[dict[str, str]]]
     labels: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
-    flagged: set[tuple[str, int, str]] = field(default_factory=set)
+    flagged: set[tuple[str, int | None, str | None]] = field(default_factory=set)
     rows: dict[str, tuple[str, int]] = field(default_factory=dict)
     scenario_read: bool = False
 
@@ -91,10 +94,13 @@ def _read(book: Book) -> WorkbookInputs:
             inputs.doc["overrides"] = overrides
     if layout.PLAN_SHEET in present:
         rows = book.read_table(layout.PLAN_SHEET, layout.KEY_VALUE_COLUMNS)
-        plan = plan_table(_key_values(rows or [], book.label(layout.PLAN_SHEET), book, "plan", inputs), book,
-                          inputs)
+        label = book.label(layout.PLAN_SHEET)
+        items = _key_values(rows or [], label, book, "plan", inputs)
+        plan, problems = plan_table(items, label)
+        book.problems.extend(problems)
         if plan:
-            _pass_plan(plan, inputs, book)
+            _pass_plan(plan, inputs, Problem(label, items[0][2], None, "this version of act-pool takes no plan: "
+                                             "leave the values of the Plan sheet empty"), book)
     inputs.problems = book.problems
     inputs.flagged = book.flagged
     return inputs
@@ -242,40 +248,37 @@ def _overrides(rows: list[RawRow], inputs: WorkbookInputs, book: Book) -> dict[s
     return overrides
 
 
-def plan_table(items: list[tuple[str, Any, int]], book: Book, inputs: WorkbookInputs) -> dict[str, Any]:
-    """The ``[plan]`` table of the ``Plan`` sheet's keys: ``zev_cost.2b-3`` becomes
-    ``plan["zev_cost"]["2b-3"]``; ``max_zev_share`` is a single value or, as ``max_zev_share.CA``
-    etc., a table."""
-    label = book.label(layout.PLAN_SHEET)
+def plan_table(items: list[tuple[str, Any, int]], label: str) -> tuple[dict[str, Any], list[Problem]]:
+    """The ``[plan]`` table of the ``Plan`` sheet's (key, value, row) items, and the problems found.
+
+    ``zev_cost.2b-3`` becomes ``plan["zev_cost"]["2b-3"]``; ``max_zev_share`` is one value or,
+    as ``max_zev_share.CA``, ``max_zev_share.tractor``, ``max_zev_share.2030``, a table. Values are
+    read as TOML values (:func:`~act_pool.workbook.cells.toml_value`).
+    """
     plan: dict[str, Any] = {}
+    problems: list[Problem] = []
     for key, value, row in items:
-        parsed = toml_value(value)
         top, _, sub = key.partition(".")
-        if not sub:
-            if top in plan:
-                book.problems.append(Problem(label, row, key, f"{top} given both as one value and per key"))
-                continue
-            plan[top] = parsed
-        elif top in plan and not isinstance(plan[top], dict):
-            book.problems.append(Problem(label, row, key, f"{top} given both as one value and per key"))
+        if (not sub and top in plan) or (sub and top in plan and not isinstance(plan[top], dict)):
+            problems.append(Problem(label, row, key, f"{top} given both as one value and per key"))
+        elif not sub:
+            plan[top] = toml_value(value)
         else:
-            plan.setdefault(top, {})[sub] = parsed
-    return plan
+            plan.setdefault(top, {})[sub] = toml_value(value)
+    return plan, problems
 
 
-def _pass_plan(plan: dict[str, Any], inputs: WorkbookInputs, book: Book) -> None:
+def _pass_plan(plan: dict[str, Any], inputs: WorkbookInputs, refusal: Problem, book: Book) -> None:
     """Put the plan into the document where scenarios take a ``[plan]`` table, else refuse it."""
     from act_pool.scenario import _SCENARIO_KEYS
 
     if "plan" in _SCENARIO_KEYS:
         inputs.doc["plan"] = plan
-        return
-    label, row = min(v for k, v in inputs.rows.items() if k.startswith("plan."))
-    book.problems.append(Problem(label, row, None, "this version of act-pool takes no plan: leave the values "
-                                 "of the Plan sheet empty"))
+    else:
+        book.problems.append(refusal)
 
 
-def load_workbook_scenario(path: str | Path):
+def load_workbook_scenario(path: str | Path) -> "Scenario":
     """Read and validate a scenario workbook (see :func:`act_pool.scenario.load_scenario`).
 
     Raises
@@ -288,31 +291,33 @@ def load_workbook_scenario(path: str | Path):
     path = Path(path)
     inputs = read_workbook(path)
     label = inputs.labels[layout.SCENARIO_SHEET]
-    problems = list(inputs.problems)
+    own = list(inputs.problems)
+    for key in ("name", "rules"):
+        if key not in inputs.doc and inputs.scenario_read and (label, None, key) not in inputs.flagged:
+            own.append(Problem(label, None, key, "required key is missing: give it a row on the Scenario sheet"))
+            inputs.flagged.add((label, None, key))
     if "rules" not in inputs.doc:
-        if inputs.scenario_read and not any(p.file == label and p.field == "rules" for p in problems):
-            row = inputs.rows.get("scenario.rules", (label, None))[1]
-            problems.append(Problem(label, row, "rules", "required key is missing" if row is None else
-                                    "required: expected a rule set"))
-        raise InputError(problems)
+        raise InputError(own)
+    problems = list(own)
     try:
         scenario = build_scenario(
             inputs.doc, label, inputs.tables.get(layout.SALES_SHEET), inputs.labels[layout.SALES_SHEET],
             inputs.tables.get(layout.BANK_SHEET), inputs.labels[layout.BANK_SHEET], problems, path,
             trade_rows=inputs.tables.get(layout.TRADES_SHEET), trades_label=inputs.labels[layout.TRADES_SHEET])
     except InputError as exc:
-        raise InputError(_place(exc.problems, inputs)) from None
+        raise InputError(_place(exc.problems, inputs, own)) from None
     return scenario
 
 
-def _place(problems: list[Problem], inputs: WorkbookInputs) -> list[Problem]:
-    """Problems in the order found, each once, with a key's problem placed on its sheet and row."""
+def _place(problems: list[Problem], inputs: WorkbookInputs, own: list[Problem]) -> list[Problem]:
+    """Problems in the order found, each once, with a key's problem placed on its sheet and row; a
+    scenario check's problem at a cell or key already reported reading the workbook (``own``) is left out."""
     out: list[Problem] = []
     scenario_label = inputs.labels[layout.SCENARIO_SHEET]
     for p in problems:
         if p in out:
             continue
-        if p.row is not None and p.field and (p.file, p.row, p.field) in inputs.flagged and p not in inputs.problems:
+        if (p.file, p.row, p.field) in inputs.flagged and p not in own:
             continue
         if p.file == scenario_label and p.row is None and p.field:
             p = _on_its_row(p, inputs)
