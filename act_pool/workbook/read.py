@@ -125,16 +125,26 @@ def _sheets_present(book: Book) -> set[str]:
 
 
 def _text_rows(rows: list[RawRow], label: str, book: Book) -> list[dict[str, str]]:
-    """Table rows as the CSV reader gives them: cell text by column, and ``_row``."""
+    """Table rows as the CSV reader gives them: cell text by column, and ``_row``.
+
+    Texts and whole numbers, nearly every cell, are converted inline; the rest by :func:`cell_text`,
+    with a date reported and emptied.
+    """
     out = []
     for raw in rows:
-        text = {"_row": str(raw.row)}
-        for name, value in raw.values.items():
-            if is_date(value):
-                book.problems.append(Problem(label, raw.row, name, _date_message(name, value)))
-                book.flagged.add((label, raw.row, name))
-                value = ""
-            text[name] = cell_text(value)
+        texts = [v.strip() if type(v) is str else
+                 str(int(v)) if type(v) is float and v.is_integer() and -1e15 < v < 1e15 else v
+                 for v in raw.cells]
+        for j, value in enumerate(texts):
+            if type(value) is not str:
+                name = raw.header[j]
+                if is_date(value):
+                    book.problems.append(Problem(label, raw.row, name, _date_message(name, value)))
+                    book.flagged.add((label, raw.row, name))
+                    value = ""
+                texts[j] = cell_text(value)
+        text = dict(zip(raw.header, texts))
+        text["_row"] = str(raw.row)
         out.append(text)
     return out
 

@@ -28,17 +28,24 @@ from act_pool.workbook.cells import cell_text, is_date
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-#: A formula element or an error-typed cell in a sheet's XML (the only cells needing a closer look).
-_NEEDS_SCAN = re.compile(rb"<(?:\w+:)?f[\s>/]|\st=\"e\"")
+#: Marks of a formula element (with or without a namespace prefix; not ``<formula1>`` of a data
+#: validation) or an error-typed cell in a sheet's XML: only a sheet holding one is parsed closer.
+_SCAN_MARKS = (b"<f>", b"<f ", b"<f/>", b":f>", b":f ", b't="e"')
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 
 
 @dataclass
 class RawRow:
-    """One table row: the cell values by column header, and the row number as Excel shows it."""
+    """One table row: its cell values under the header's columns, and its row number as Excel shows it."""
 
     row: int
-    values: dict[str, Any]
+    header: list[str]
+    cells: list[Any]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The cell values by column header."""
+        return dict(zip(self.header, self.cells))
 
 
 @dataclass
@@ -90,32 +97,45 @@ class Book:
             self.flagged.update((label, r + 1, names.get(c, _column(c))) for r in range(r1, r2 + 1)
                                 for c in range(c1, c2 + 1))
         height = max([len(grid), *(r + 1 for r, _ in bad)])
+        bad_rows = {r for r, _ in bad}
+        width = len(header)
         rows: list[RawRow] = []
         end: int | None = None
         for i in range(1, height):
             cells = grid[i] if i < len(grid) else []
-            filled = sorted({j for j, v in enumerate(cells) if v != ""} | {c for r, c in bad if r == i})
-            if not filled:
+            if cells.count("") == len(cells) and i not in bad_rows:
                 end = end or i + 1
                 continue
-            if end is not None:
-                self.problems.append(Problem(label, i + 1, names.get(filled[0], _column(filled[0])),
-                                             f"a value below the end of the table, which ends at its first empty "
-                                             f"row ({end}): remove it, or fill the empty rows above it"))
-                continue
-            for j in filled:
-                if j not in names:
-                    self.problems.append(Problem(label, i + 1, _column(j), f"a value ({cell_text(cells[j])!r}) in a "
-                                                 "column without a header: remove it, or name the column"))
-            values: dict[str, Any] = {}
-            for j, name in names.items():
-                values[name] = cells[j] if j < len(cells) else ""
-                if (i, j) in bad:
-                    self.problems.append(Problem(label, i + 1, name, bad[(i, j)]))
-                    self.flagged.add((label, i + 1, name))
-                    values[name] = ""
-            rows.append(RawRow(i + 1, values))
+            beyond = len(cells) - width
+            if end is not None or i in bad_rows or beyond < 0 or (beyond and cells[width:].count("") < beyond):
+                if not self._odd_row(label, i, cells, names, bad, end):
+                    continue
+                cells = [*cells[:width], *[""] * (width - len(cells))]
+            rows.append(RawRow(i + 1, header, cells))
         return rows
+
+    def _odd_row(self, label: str, i: int, cells: list[Any], names: dict[int, str],
+                 bad: dict[tuple[int, int], str], end: int | None) -> bool:
+        """Report what is wrong with row ``i`` (0-based) besides its values; False when it is not
+        part of the table. Cells in error are emptied."""
+        filled = sorted({j for j, v in enumerate(cells) if v != ""} | {c for r, c in bad if r == i})
+        if not filled:
+            return True
+        if end is not None:
+            self.problems.append(Problem(label, i + 1, names.get(filled[0], _column(filled[0])),
+                                         f"a value below the end of the table, which ends at its first empty "
+                                         f"row ({end}): remove it, or fill the empty rows above it"))
+            return False
+        for j in filled:
+            if j not in names:
+                self.problems.append(Problem(label, i + 1, _column(j), f"a value ({cell_text(cells[j])!r}) in a "
+                                             "column without a header: remove it, or name the column"))
+            elif (i, j) in bad:
+                self.problems.append(Problem(label, i + 1, names[j], bad[(i, j)]))
+                self.flagged.add((label, i + 1, names[j]))
+                if j < len(cells):
+                    cells[j] = ""
+        return True
 
     def _check_header(self, label: str, header: list[str], columns: tuple[str, ...], optional: tuple[str, ...]) -> bool:
         expected = f"expected the columns {', '.join(columns)} in row 1"
@@ -139,7 +159,7 @@ class Book:
         """Cells (0-based row, column) holding a formula without a cached value or an Excel error."""
         with zipfile.ZipFile(self.path) as archive:
             data = archive.read(_sheet_part(archive, sheet))
-        if not _NEEDS_SCAN.search(data):
+        if not any(mark in data for mark in _SCAN_MARKS):
             return {}
         bad: dict[tuple[int, int], str] = {}
         for _, elem in ET.iterparse(io.BytesIO(data), events=("end",)):
