@@ -328,3 +328,20 @@ def test_the_cli_names_the_cell_and_writes_nothing(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
         assert f"{book}, sheet Sales, row 2, field 'state': unknown state 'ZZ'" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_not_a_workbook(tmp_path: Path) -> None:
+    book = tmp_path / "plan.xlsx"
+    book.write_text(",".join(SALES_HEADER) + "\n")   # a CSV file given the workbook's name
+    p = one_at(problems_of(book), str(book), None, None)
+    assert "cannot read as an Excel workbook" in p.message
+
+
+def test_blank_optional_sheets_and_lists_typed_with_spaces(tmp_path: Path) -> None:
+    """A Bank sheet cleared of everything, header included, is no bank; 'CA NY' names two states."""
+    scenario = [["key", "value"], *GOOD_SCENARIO, ["states", "CA NY"]]
+    book = write_book(tmp_path / "plan.xlsx", {"Scenario": scenario, "Bank": [],
+                                               "Sales": [SALES_HEADER, GOOD_SALES,
+                                                         ["Maker A", "NY", 2025, "tractor", "ICE", None, 300]]})
+    sc = act_pool.load_scenario(book)
+    assert sc.states == ("CA", "NY") and sc.bank.empty

@@ -78,7 +78,9 @@ SCENARIO_KEYS: dict[str, str] = {
     "purchase.price": "USD per credit at which manufacturers may buy credits to cover what stays unmet.",
     "purchase.manufacturers": "Who may buy, separated by semicolons (default: everyone).",
 }
-#: Keys whose value is a list: the separator between items.
+#: Keys whose value is a list: the separator written between items. Reading, states and
+#: preferences are also split at semicolons and spaces; manufacturer names (which may hold commas
+#: and spaces) only at semicolons.
 LIST_SEPARATORS = {"states": ",", "purchase.manufacturers": ";", "retirement": ","}
 
 #: Keys of the ``Plan`` sheet listed in a new template (the ``[plan]`` table of ``act-pool plan``).

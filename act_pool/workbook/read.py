@@ -82,7 +82,7 @@ def _read(book: Book) -> WorkbookInputs:
         _scenario_keys(rows or [], inputs, book)
         inputs.scenario_read = rows is not None
     for sheet in layout.TABLE_COLUMNS:
-        if sheet in present:
+        if sheet in present and (sheet == layout.SALES_SHEET or not book.is_blank(sheet)):
             rows = book.read_table(sheet, layout.TABLE_COLUMNS[sheet], layout.OPTIONAL_COLUMNS[sheet])
             if rows is not None:
                 inputs.tables[sheet] = _text_rows(rows, book.label(sheet), book)
@@ -214,7 +214,8 @@ def _scenario_value(key: str, value: Any, label: str, row: int, book: Book) -> A
     if key == "retirement" and text in ("optimal", "earliest-expiring"):
         return text
     if key in layout.LIST_SEPARATORS:
-        return [item.strip() for item in text.split(layout.LIST_SEPARATORS[key]) if item.strip()]
+        items = text.split(";") if key == "purchase.manufacturers" else re.split(r"[,;\s]+", text)
+        return [item.strip() for item in items if item.strip()]
     if key == "purchase.price":
         return toml_value(value)
     return text

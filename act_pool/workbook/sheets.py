@@ -77,6 +77,10 @@ class Book:
     def close(self) -> None:
         self._book.close()
 
+    def is_blank(self, sheet: str) -> bool:
+        """Whether ``sheet`` holds no value at all (not even a header)."""
+        return self._book.get_sheet_by_name(sheet).end is None
+
     def read_table(self, sheet: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[RawRow] | None:
         """The rows of ``sheet`` under a header row of ``columns`` (in any order; ``optional`` may be
         left out), or None when the header is wrong. Problems are added to :attr:`problems`."""
