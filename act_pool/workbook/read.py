@@ -289,7 +289,7 @@ def _pass_plan(plan: dict[str, Any], inputs: WorkbookInputs, refusal: Problem, b
         book.problems.append(refusal)
 
 
-def load_workbook_scenario(path: str | Path) -> "Scenario":
+def load_workbook_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario workbook (see :func:`act_pool.scenario.load_scenario`).
 
     Raises
