@@ -75,14 +75,14 @@ def read_workbook(path: str | Path) -> WorkbookInputs:
 
 
 def _read(book: Book) -> WorkbookInputs:
-    present = _sheets_present(book)
+    present = {s for s in _sheets_present(book) if s in layout.REQUIRED_SHEETS or not book.is_blank(s)}
     inputs = WorkbookInputs(doc={}, tables={}, labels={s: book.label(s) for s in layout.SHEETS})
     if layout.SCENARIO_SHEET in present:
         rows = book.read_table(layout.SCENARIO_SHEET, layout.KEY_VALUE_COLUMNS)
         _scenario_keys(rows or [], inputs, book)
         inputs.scenario_read = rows is not None
     for sheet in layout.TABLE_COLUMNS:
-        if sheet in present and (sheet == layout.SALES_SHEET or not book.is_blank(sheet)):
+        if sheet in present:
             rows = book.read_table(sheet, layout.TABLE_COLUMNS[sheet], layout.OPTIONAL_COLUMNS[sheet])
             if rows is not None:
                 inputs.tables[sheet] = _text_rows(rows, book.label(sheet), book)

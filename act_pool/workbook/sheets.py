@@ -132,8 +132,9 @@ class Book:
             return False
         for j in filled:
             if j not in names:
-                self.problems.append(Problem(label, i + 1, _column(j), f"a value ({cell_text(cells[j])!r}) in a "
-                                             "column without a header: remove it, or name the column"))
+                shown = f" ({cell_text(cells[j])!r})" if j < len(cells) and not is_date(cells[j]) else ""
+                self.problems.append(Problem(label, i + 1, _column(j), f"a value{shown} in a column without a "
+                                             "header: remove it, or name the column"))
             elif (i, j) in bad:
                 self.problems.append(Problem(label, i + 1, names[j], bad[(i, j)]))
                 self.flagged.add((label, i + 1, names[j]))
