@@ -154,3 +154,12 @@ def test_compare_takes_a_workbook(tmp_path: Path) -> None:
     proc = cli("compare", str(tmp_path / "x.xlsx"), "--rules", "act-2025")
     assert proc.returncode == 0, proc.stderr
     assert "act-2025" in proc.stdout
+
+
+def test_an_untouched_template_names_what_to_fill_in(tmp_path: Path) -> None:
+    write_template(tmp_path / "plan.xlsx")
+    proc = cli("validate", str(tmp_path / "plan.xlsx"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    # the name is row 2 of the Scenario sheet (header in row 1); no sales rows to take the years from
+    assert f"{tmp_path / 'plan.xlsx'}, sheet Scenario, row 2, field 'name': required key is missing" in proc.stderr
+    assert "model_years" in proc.stderr and "no sales rows" in proc.stderr

@@ -305,7 +305,9 @@ def load_workbook_scenario(path: str | Path) -> Scenario:
     own = list(inputs.problems)
     for key in ("name", "rules"):
         if key not in inputs.doc and inputs.scenario_read and (label, None, key) not in inputs.flagged:
-            own.append(Problem(label, None, key, "required key is missing: give it a row on the Scenario sheet"))
+            row = inputs.rows.get(f"scenario.{key}", (label, None))[1]
+            own.append(Problem(label, row, key, "required key is missing: " + ("give it a row on the Scenario sheet"
+                                                                              if row is None else "give it a value")))
             inputs.flagged.add((label, None, key))
     if "rules" not in inputs.doc:
         raise InputError(own)
