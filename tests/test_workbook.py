@@ -163,3 +163,39 @@ def test_an_untouched_template_names_what_to_fill_in(tmp_path: Path) -> None:
     # the name is row 2 of the Scenario sheet (header in row 1); no sales rows to take the years from
     assert f"{tmp_path / 'plan.xlsx'}, sheet Scenario, row 2, field 'name': required key is missing" in proc.stderr
     assert "model_years" in proc.stderr and "no sales rows" in proc.stderr
+
+
+def test_plan_sheet_keys_make_the_plan_table() -> None:
+    """zev_cost.CLASS rows make the zev_cost table; a key given alone and per key is refused."""
+    from act_pool.workbook.read import plan_table
+
+    items = [("zev_cost.2b-3", 20000.0, 2), ("zev_cost.tractor", 150000.0, 6), ("max_zev_share", 1.0, 7),
+             ("credit_price", "28000", 8), ("allow_open", False, 9)]
+    plan, problems = plan_table(items, "plan.xlsx, sheet Plan")
+    assert problems == []
+    assert plan == {"zev_cost": {"2b-3": 20000, "tractor": 150000}, "max_zev_share": 1, "credit_price": 28000,
+                    "allow_open": False}
+    _, problems = plan_table([("max_zev_share", 0.5, 7), ("max_zev_share.CA", 0.4, 8)], "plan.xlsx, sheet Plan")
+    assert [(p.row, p.field) for p in problems] == [(8, "max_zev_share.CA")]
+
+
+PLAN_TOML = '''name = "plan"
+rules = "act-2025"
+sales = "sales.csv"
+
+[plan]
+zev_cost = { "2b-3" = 20000, "4-5" = 30000, "6-7" = 45000, "8" = 60000, "tractor" = 150000 }
+max_zev_share = { "CA" = 0.5, "tractor" = 0.25 }
+credit_price = 28000
+allow_open = false
+'''
+
+
+@pytest.mark.skipif("plan" not in act_pool.scenario._SCENARIO_KEYS, reason="scenarios take no [plan] table yet")
+def test_the_plan_goes_through_the_workbook(tmp_path: Path) -> None:
+    (tmp_path / "sales.csv").write_text("manufacturer,state,model_year,weight_class,powertrain,aer_miles,vehicles\n"
+                                        "M,CA,2025,4-5,ICE,,10\n")
+    (tmp_path / "scenario.toml").write_text(PLAN_TOML)
+    write_template(tmp_path / "x.xlsx", tmp_path / "scenario.toml")
+    from_book = act_pool.load_scenario(tmp_path / "x.xlsx")
+    assert from_book.plan == act_pool.load_scenario(tmp_path / "scenario.toml").plan
