@@ -273,6 +273,9 @@ class _Writer:
         ws.write_string(0, 0, "act-pool scenario workbook", self.bold)
         ws.write_string(1, 0, "Fill in the sheets, then: act-pool validate THIS.xlsx, act-pool run THIS.xlsx; "
                         "act-pool export THIS.xlsx --out DIR writes it as scenario.toml and CSV tables.")
+        ws.write_string(2, 0, "Each table has its header in row 1 and ends at its first empty row. act-pool reads "
+                        "values, not formatting; a formula gives its calculated value. Keep the text columns "
+                        "formatted as Text: Excel turns 4-5 typed into a General cell into a date.")
         ws.write_string(3, 0, "sheet", self.header)
         ws.write_string(3, 1, "what it holds", self.header)
         for i, (sheet, note) in enumerate(layout.SHEET_NOTES.items(), start=4):
