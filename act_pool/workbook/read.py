@@ -310,7 +310,7 @@ def load_workbook_scenario(path: str | Path) -> Scenario:
                                                                               if row is None else "give it a value")))
             inputs.flagged.add((label, None, key))
     if "rules" not in inputs.doc:
-        raise InputError(own)
+        raise InputError(_in_sheet_order(own, inputs))
     problems = list(own)
     try:
         scenario = build_scenario(
@@ -318,8 +318,14 @@ def load_workbook_scenario(path: str | Path) -> Scenario:
             inputs.tables.get(layout.BANK_SHEET), inputs.labels[layout.BANK_SHEET], problems, path,
             trade_rows=inputs.tables.get(layout.TRADES_SHEET), trades_label=inputs.labels[layout.TRADES_SHEET])
     except InputError as exc:
-        raise InputError(_place(exc.problems, inputs, own)) from None
+        raise InputError(_in_sheet_order(_place(exc.problems, inputs, own), inputs)) from None
     return scenario
+
+
+def _in_sheet_order(problems: list[Problem], inputs: WorkbookInputs) -> list[Problem]:
+    """Problems of the whole workbook first, then sheet by sheet in the workbook's order, row by row."""
+    order = {label: i for i, label in enumerate(inputs.labels[s] for s in layout.SHEETS)}
+    return sorted(problems, key=lambda p: (order.get(p.file, -1), p.row or 0))
 
 
 def _place(problems: list[Problem], inputs: WorkbookInputs, own: list[Problem]) -> list[Problem]:
