@@ -199,3 +199,20 @@ def test_the_plan_goes_through_the_workbook(tmp_path: Path) -> None:
     write_template(tmp_path / "x.xlsx", tmp_path / "scenario.toml")
     from_book = act_pool.load_scenario(tmp_path / "x.xlsx")
     assert from_book.plan == act_pool.load_scenario(tmp_path / "scenario.toml").plan
+
+
+def test_nothing_is_written_from_an_invalid_scenario(tmp_path: Path) -> None:
+    (tmp_path / "sales.csv").write_text("manufacturer,state,model_year,weight_class,powertrain,aer_miles,vehicles\n"
+                                        "M,ZZ,2025,4-5,ICE,,10\n")
+    (tmp_path / "scenario.toml").write_text('name = "t"\nrules = "act-2025"\nsales = "sales.csv"\n')
+    proc = cli("template", str(tmp_path / "x.xlsx"), "--from", str(tmp_path / "scenario.toml"))
+    assert proc.returncode == 2 and "unknown state 'ZZ'" in proc.stderr
+    assert not (tmp_path / "x.xlsx").exists()
+    from test_workbook_bad_input import SALES_HEADER, write_book
+
+    book = write_book(tmp_path / "bad.xlsx", {"Scenario": [["key", "value"], ["name", "t"], ["rules", "act-2025"]],
+                                              "Sales": [SALES_HEADER, ["M", "ZZ", 2025, "4-5", "ICE", None, 10]]})
+    proc = cli("export", str(book), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and f"{book}, sheet Sales, row 2, field 'state'" in proc.stderr
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xlsx", "sales.csv", "scenario.toml"]
