@@ -31,7 +31,16 @@ examples:
   act-pool rules show act-2025
   act-pool rules diff act-2021 act-2025""",
     "validate": """examples:
-  act-pool validate scenarios/default/scenario.toml""",
+  act-pool validate scenarios/default/scenario.toml
+  act-pool validate plan.xlsx""",
+    "template": """sheets: Scenario, Sales, Bank, Trades, Overrides, Plan, Read me
+
+examples:
+  act-pool template plan.xlsx                                      # an empty workbook
+  act-pool template plan.xlsx --from scenarios/default/scenario.toml
+  act-pool run plan.xlsx                                           # once it is filled in""",
+    "export": """examples:
+  act-pool export plan.xlsx --out plan-scenario    # writes scenario.toml, sales.csv, ...""",
 }
 
 
@@ -75,6 +84,17 @@ def _parser() -> argparse.ArgumentParser:
     v = add("validate", "Check a scenario's inputs only and report every problem found.")
     v.add_argument("scenario")
     v.set_defaults(handler=_cmd_validate)
+
+    t = add("template", "Write a scenario workbook to fill in Excel (empty, or filled from a scenario).")
+    t.add_argument("out", metavar="OUT.xlsx", help="the workbook to write (refused if it exists, unless --force)")
+    t.add_argument("--from", dest="source", metavar="SCENARIO", help="fill it from this scenario file or workbook")
+    t.add_argument("--force", action="store_true", help="replace OUT.xlsx if it exists")
+    t.set_defaults(handler=_cmd_template)
+
+    e = add("export", "Write a scenario workbook as scenario.toml and CSV tables.")
+    e.add_argument("book", metavar="BOOK.xlsx", help="the scenario workbook")
+    e.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder to write into")
+    e.set_defaults(handler=_cmd_export)
 
     try:
         from act_pool.lcfs.cli import register
@@ -176,6 +196,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     print(f"{args.scenario}: valid ({len(sc.sales)} sales rows, {len(sc.bank)} bank rows, rules {sc.rules.id}, "
           f"model years {sc.model_years[0]}-{sc.model_years[1]}, states {', '.join(sc.states)})")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from act_pool.workbook import write_template
+
+    out = write_template(args.out, args.source, force=args.force)
+    print(f"scenario workbook written to {out}" + (f" (from {args.source})" if args.source else ""))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from act_pool.workbook import export_workbook
+
+    print(f"scenario written to {export_workbook(args.book, args.out)}")
     return 0
 
 

@@ -136,6 +136,10 @@ def load_scenario(path: str | Path) -> Scenario:
         With every problem found (file, row, field, what was expected).
     """
     path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        from act_pool.workbook.read import load_workbook_scenario
+
+        return load_workbook_scenario(path)
     label = str(path)
     if not path.is_file():
         raise InputError([Problem(label, None, None, "scenario file not found")])

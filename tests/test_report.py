@@ -212,7 +212,7 @@ def test_workbook_sheets_headers_widths_and_formats(default_workbook):
 @pytest.mark.parametrize("sheet", ["compliance", "ledger", "balances"])
 def test_workbook_values_equal_the_result_tables(default_workbook, sheet):
     expected = default_result().tables()[sheet].reset_index(drop=True)
-    got = pd.read_excel(default_workbook, sheet_name=sheet, keep_default_na=False, na_values=[])
+    got = pd.read_excel(default_workbook, sheet_name=sheet, engine="openpyxl", keep_default_na=False, na_values=[])
     assert list(got.columns) == list(expected.columns)
     assert len(got) == len(expected)
     for col in expected.columns:
@@ -231,7 +231,8 @@ def test_workbook_values_equal_the_result_tables(default_workbook, sheet):
 def test_workbook_summary_first_with_settings_totals_assumptions_and_reasons(default_workbook):
     result = default_result()
     s = result.summary()
-    summary = pd.read_excel(default_workbook, sheet_name="summary", keep_default_na=False, na_values=[])
+    summary = pd.read_excel(default_workbook, sheet_name="summary", engine="openpyxl", keep_default_na=False,
+                            na_values=[])
     assert list(summary.columns) == excel_module.SUMMARY_COLUMNS
     assert {"settings", "totals", "assumptions", "unmet by reason"} <= set(summary["section"])
     items = summary.set_index(["section", "item"])
