@@ -66,8 +66,9 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     offset = gate["tractor_offset"].to_numpy()
     usable_here = kind(here, "ZEV") > 0
     states = sorted(set(problem.gates["state"]))
-    elsewhere = _usable_elsewhere(rows, balances, tractor, states)
-    elsewhere_in_pool = _usable_elsewhere(rows, balances, tractor, [s for s in states if s in problem.pool_states])
+    elsewhere = _usable_elsewhere(rows, bank, usable_here, tractor, states)
+    elsewhere_in_pool = _usable_elsewhere(rows, bank, usable_here, tractor,
+                                          [s for s in states if s in problem.pool_states])
     conditions = [
         nzev_left & gated & (nzev_used >= nzev_cap),
         nzev_left | (kind(at_end, "NZEV") > 0),
@@ -116,20 +117,19 @@ def _gates_used(ledger: pd.DataFrame) -> pd.DataFrame:
     return _wide(ret.assign(gate=gate)[gate != ""], "gate", ["nzev_nontractor", "nzev_tractor", "tractor_offset"])
 
 
-def _usable_elsewhere(rows: pd.DataFrame, balances: pd.DataFrame, tractor: np.ndarray, states: list[str]) -> np.ndarray:
+def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.ndarray, tractor: np.ndarray,
+                      states: list[str]) -> np.ndarray:
     """Whether ZEV credits the row could use (tractor rows: tractor credits only) were left at the end of
     its model year in one of ``states`` other than its own: the states holding them, less its own."""
-    zev = balances[(balances["credit_type"] == "ZEV") & balances["state"].isin(states)]
-    per_state = zev.assign(tractor_credits=zev["credits"].where(zev["group"] == "tractor", 0)).groupby(
-        KEY)[["credits", "tractor_credits"]].sum().reset_index()
-    per_state["any_states"] = (per_state["credits"] > 0).astype("int64")
-    per_state["tractor_states"] = (per_state["tractor_credits"] > 0).astype("int64")
-    per_state = per_state[KEY + ["any_states", "tractor_states"]]
-    holding = per_state.groupby(["manufacturer", "model_year"])[["any_states", "tractor_states"]].sum().reset_index()
-    mine, everywhere = _lookup(rows, per_state, KEY), _lookup(rows, holding, ["manufacturer", "model_year"])
-    others = np.where(tractor, everywhere["tractor_states"] - mine["tractor_states"],
-                      everywhere["any_states"] - mine["any_states"])
-    return others > 0
+    listed = bank["state"].isin(states)
+    holding = pd.DataFrame({
+        "manufacturer": bank["manufacturer"], "model_year": bank["model_year"],
+        "any_states": (listed & (bank["ZEV_tractor"] + bank["ZEV_nontractor"] > 0)).astype("int64"),
+        "tractor_states": (listed & (bank["ZEV_tractor"] > 0)).astype("int64"),
+    }).groupby(["manufacturer", "model_year"], as_index=False)[["any_states", "tractor_states"]].sum()
+    everywhere = _lookup(rows, holding, ["manufacturer", "model_year"])
+    own = rows["state"].isin(states).to_numpy() & usable_here
+    return np.where(tractor, everywhere["tractor_states"], everywhere["any_states"]) - own > 0
 
 
 def _expired_in_window(rows: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:

@@ -220,6 +220,7 @@ def movements_of(scenario, problem):
         moves = solve_sequential(problem, scenario.retirement)
     else:
         moves = solve_sequential(problem)
+    moves = getattr(moves, "movements", moves)  # an optimal plan holds its movements as a table
     moves = moves.to_dict("records") if isinstance(moves, pd.DataFrame) else list(moves)
     return moves + problem.transfers
 
