@@ -53,23 +53,26 @@ def ref_credit_lots(scenario, obligations):
     return _typed(lots.reset_index(drop=True))
 
 
-def ref_gate_capacities(rules, obligations, pooling):
+def ref_gate_capacities(rules, obligations, pooling, held=()):
     wide = obligations.pivot_table(index=["manufacturer", "state", "model_year"], columns="group",
                                    values="deficits", aggfunc="sum", fill_value=0)
     for g in clauses.GROUPS:
         if g not in wide:
             wide[g] = 0
+    years = sorted({int(y) for y in obligations["model_year"]})
+    extra = sorted(set(held) - {(m, s) for m, s, _ in wide.index})
     rows = []
-    for (m, s, y), r in wide.iterrows():
-        nt, tr = int(r["2b-3"] + r["4-8"]), int(r["tractor"])
+    totals = [(m, s, int(y), int(r["2b-3"] + r["4-8"]), int(r["tractor"])) for (m, s, y), r in wide.iterrows()]
+    totals += [(m, s, y, 0, 0) for m, s in extra for y in years]
+    for m, s, y, nt, tr in sorted(totals):
         rows.append({
-            "manufacturer": m, "state": s, "model_year": int(y),
+            "manufacturer": m, "state": s, "model_year": y,
             "nzev_nontractor": clauses.nzev_cap_tenths(rules, nt, tractor=False),
             "nzev_tractor": clauses.nzev_cap_tenths(rules, tr, tractor=True),
             "low_volume": clauses.low_volume_allowance_tenths(rules, tr),
-            "tractor_offset": clauses.tractor_offset_allowance_tenths(rules, int(y), tr),
+            "tractor_offset": clauses.tractor_offset_allowance_tenths(rules, y, tr),
             "pool": clauses.pooling_cap_tenths(rules, nt + tr) if pooling else 0,
-            "may_receive": pooling and clauses.pooling_may_receive(rules, s, int(y)),
+            "may_receive": pooling and clauses.pooling_may_receive(rules, s, y),
         })
     cols = ["manufacturer", "state", "model_year", "nzev_nontractor", "nzev_tractor", "low_volume",
             "tractor_offset", "pool", "may_receive"]
@@ -229,9 +232,12 @@ def assert_same_views(scenario) -> pd.Series:
     """Every array form equals its reference on ``scenario``; returns the reasons found."""
     obligations = compute_obligations(scenario)
     assert_same(_credit_lots(scenario, obligations), ref_credit_lots(scenario, obligations))
-    assert_same(gate_capacities(scenario.rules, obligations, scenario.pooling),
-                                  ref_gate_capacities(scenario.rules, obligations, scenario.pooling))
     problem = build_problem(scenario, obligations)
+    held = list(zip(problem.lots.loc[problem.lots["usable"], "manufacturer"],
+                    problem.lots.loc[problem.lots["usable"], "origin_state"]))
+    for pairs in ((), held):
+        assert_same(gate_capacities(scenario.rules, obligations, scenario.pooling, pairs),
+                    ref_gate_capacities(scenario.rules, obligations, scenario.pooling, pairs))
     moves = movements_of(scenario, problem)
     ledger = build_ledger(moves)
     assert_same(ledger, ref_build_ledger(moves))

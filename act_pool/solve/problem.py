@@ -7,6 +7,7 @@ regulatory-order solver (:mod:`act_pool.solve.sequential`) and the optimiser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import pandas as pd
 
@@ -211,19 +212,30 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
     return _typed(out[out["credits"] > 0].reset_index(drop=True)), transfers
 
 
-def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool) -> pd.DataFrame:
-    """Per manufacturer x state x model year, the capacity of every rule gate, in tenths.
+def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
+                    held: Iterable[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Per manufacturer x state x model year, the capacity of every rule gate, in tenths, and the
+    pooling switch ``may_receive`` (pooled credits may meet the state's deficits of that model year).
 
-    The capacities follow from the model year's deficits (13 CCR §1963.3(c)(3), (d); 2025 amendments);
-    whether a state may receive pooled credits depends only on the state and model year, so it is
-    looked up once per state and model year.
+    The capacities follow from the model year's deficits (13 CCR §1963.3(c)(3), (d); 2025 amendments),
+    computed for all rows at once. The pooling switches depend only on the state and model year, so
+    each clause of :data:`POOLING_SWITCHES` is read once per state and model year. ``held`` adds
+    (manufacturer, origin state) pairs of credits held without obligations there (bought credits),
+    with zero capacities, so that every lot's origin has a row in every year.
     """
     key = ["manufacturer", "state", "model_year"]
     wide = obligations.pivot_table(index=key, columns="group", values="deficits", aggfunc="sum", fill_value=0)
     wide = wide.reindex(columns=list(clauses.GROUPS), fill_value=0).astype("int64")
-    nontractor = (wide["2b-3"] + wide["4-8"]).to_numpy()
-    tractor = wide["tractor"].to_numpy()
-    gates = wide.index.to_frame(index=False).astype({"model_year": "int64"})
+    totals = wide.index.to_frame(index=False).astype({"model_year": "int64"})
+    totals["nontractor"] = (wide["2b-3"] + wide["4-8"]).to_numpy()
+    totals["tractor"] = wide["tractor"].to_numpy()
+    extra = sorted(set(held) - set(zip(totals["manufacturer"], totals["state"])))
+    if extra:
+        years = sorted({int(y) for y in obligations["model_year"]})
+        zero = pd.DataFrame([(m, s, y, 0, 0) for m, s in extra for y in years], columns=list(totals.columns))
+        totals = pd.concat([totals, zero], ignore_index=True).sort_values(key, kind="stable", ignore_index=True)
+    nontractor, tractor = totals["nontractor"].to_numpy(), totals["tractor"].to_numpy()
+    gates = totals[key].astype({"model_year": "int64"})
     gates["nzev_nontractor"] = clauses.nzev_cap_tenths_array(rules, nontractor, tractor=False)
     gates["nzev_tractor"] = clauses.nzev_cap_tenths_array(rules, tractor, tractor=True)
     gates["low_volume"] = clauses.low_volume_allowance_tenths_array(rules, tractor)
@@ -232,8 +244,11 @@ def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool) ->
     gates["pool"] = clauses.pooling_cap_tenths_array(rules, nontractor + tractor) if pooling else 0
     per_state_year = gates[["state", "model_year"]].drop_duplicates()
     pairs = list(zip(per_state_year["state"], per_state_year["model_year"]))
-    per_state_year["may_receive"] = [pooling and clauses.pooling_may_receive(rules, s, int(y)) for s, y in pairs]
+    for column, clause in POOLING_SWITCHES.items():
+        per_state_year[column] = [pooling and clause(rules, s, int(y)) for s, y in pairs]
     gates = gates.merge(per_state_year, on=["state", "model_year"], how="left")
-    cols = ["manufacturer", "state", "model_year", "nzev_nontractor", "nzev_tractor", "low_volume",
-            "tractor_offset", "pool", "may_receive"]
-    return gates[cols].astype({"may_receive": bool})
+    return gates.astype(dict.fromkeys(POOLING_SWITCHES, bool))
+
+
+#: The per-state, per-model-year pooling switches of the gates table: column -> clause(rules, state, model_year).
+POOLING_SWITCHES = {"may_receive": clauses.pooling_may_receive}
