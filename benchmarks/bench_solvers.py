@@ -73,9 +73,9 @@ def stages_of(scales: list[dict]) -> list[str]:
 
 
 def label(stage: str) -> str:
-    return LABELS.get(stage, stage.removeprefix("solver:"))
+    return LABELS.get(stage, f"[{stage.removeprefix('solver:')}]")
 DEFAULT_REPEATS = {1: 3, 2: 1, 4: 1, 8: 1}
-TARGETS = {"run_1x_seconds": 2.0, "growth_exponent": 1.2, "peak_rss_8x_mib": 1024.0, "default_run_seconds": 30.0}
+TARGETS = {"run_1x_seconds": 2.0, "growth_exponent": 1.05, "peak_rss_8x_mib": 600.0, "default_run_seconds": 30.0}
 
 
 # --------------------------------------------------------------------------------------------- child
@@ -322,7 +322,7 @@ def summarise(scales: list[dict]) -> dict:
     exps_nodes = {st: slope(nodes, [medians[str(k)].get(st) for k in ks]) for st in stages}
     exps_k = {st: slope(ks, [medians[str(k)].get(st) for k in ks]) for st in stages}
     solvers = [st for st in stages if st.startswith("solver:")]
-    ratio = {str(k): {label(st): medians[str(k)][st] / medians[str(k)][solvers[0]] for st in solvers}
+    ratio = {str(k): {st.removeprefix("solver:"): medians[str(k)][st] / medians[str(k)][solvers[0]] for st in solvers}
              for k in ks if solvers and medians[str(k)].get(solvers[0])}
     cpu = {str(s["scale"]): {st: statistics.median(s["cpu"][st]) for st in stages if s.get("cpu", {}).get(st)}
            for s in scales}
