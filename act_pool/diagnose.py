@@ -10,7 +10,8 @@ Checked in this order, the first that holds is reported (``reason`` in complianc
 4. ``tractor group limit``: a tractor deficit, non-tractor credits left that tractor deficits may not use
    (low-volume flexibility unavailable or used up, §1963.3(c)(3)).
 5. ``state not in the pool``: other ACT states held the manufacturer's credits at the end of the model
-   year, but pooling was off, not allowed, or not open to this state and model year.
+   year, but pooling was off, not allowed, not open to this state and model year, or not open out of the
+   states holding them (``pooling.require_origin_in_force``).
 6. ``credits kept for other deficits``: credits this row could use were still banked at the end of its
    model year (here or, with pooling, in another state), but meeting it would have left at least as
    much unmet elsewhere (the optimum keeps them; an optimal-mode reason).
@@ -21,6 +22,7 @@ Checked in this order, the first that holds is reported (``reason`` in complianc
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from act_pool.rules import clauses
@@ -29,66 +31,124 @@ from act_pool.solve.problem import ComplianceProblem
 REASONS = ("NZEV cap", "make-up is ZEV only", "tractor offset used up", "tractor group limit",
            "state not in the pool", "credits kept for other deficits", "credits expired", "make-up window closed",
            "no credits held")
+KEY = ["manufacturer", "state", "model_year"]
 
 
 def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataFrame,
               problem: ComplianceProblem, rules) -> pd.Series:
-    """The reason for each row's unmet deficits ('' where nothing is unmet), aligned with ``compliance``."""
+    """The reason for each row's unmet deficits ('' where nothing is unmet), aligned with ``compliance``.
+
+    Every condition is a column over all unmet rows at once (the bank, the gates used and the expiries
+    joined by manufacturer, state and model year); the first that holds, in the order above, is the reason.
+    """
     reasons = pd.Series("", index=compliance.index, dtype=object)
-    open_rows = compliance[compliance["unmet"] > 0]
-    if open_rows.empty:
+    rows = compliance.loc[compliance["unmet"] > 0, KEY + ["group", "status"]]
+    if rows.empty:
         return reasons
-    bal = balances.groupby(["manufacturer", "state", "model_year", "group", "credit_type"])["credits"].sum()
-    ret = ledger[ledger["action"] == "retire"]
-    used = ret.groupby(["manufacturer", "state", "model_year", "credit_type", "rule"])["credits"].sum()
-    expired = ledger[ledger["action"] == "expire"].groupby(["manufacturer", "state", "model_year"])["credits"].sum()
-    gates = problem.gates.set_index(["manufacturer", "state", "model_year"])
-    latest_credit = problem.lots.groupby(["manufacturer", "origin_state"])["available_from"].max().to_dict()
     last = problem.years.stop - 1
-    m = problem.makeup_years
+    rows = rows.assign(end=np.minimum(rows["model_year"] + problem.makeup_years, last))
+    tractor = (rows["group"] == "tractor").to_numpy()
+    bank = _bank_by_kind(balances)
+    here = _lookup(rows, bank, KEY)
+    at_end = _lookup(rows.assign(model_year=rows["end"]), bank, KEY)
+    gates = problem.gates[KEY + ["nzev_nontractor", "nzev_tractor", "tractor_offset", "may_receive"]]
+    gate = _lookup(rows, gates.assign(gated=True), KEY, fill={"may_receive": False, "gated": False})
+    used = _lookup(rows, _gates_used(ledger), KEY)
 
-    def left(mfr, state, year, groups, ctype):
-        return sum(int(bal.get((mfr, state, year, g, ctype), 0)) for g in groups)
+    def kind(table: pd.DataFrame, ctype: str) -> np.ndarray:
+        """Credits of ``ctype`` left that the row's group could use (tractor rows: tractor credits only)."""
+        return np.where(tractor, table[f"{ctype}_tractor"], table[f"{ctype}_tractor"] + table[f"{ctype}_nontractor"])
 
+    nzev_left = kind(here, "NZEV") > 0
+    nontractor_zev_left = here["ZEV_nontractor"].to_numpy() > 0
+    gated, may_receive = gate["gated"].to_numpy(), gate["may_receive"].to_numpy(dtype=bool)
+    nzev_used = np.where(tractor, used["nzev_tractor"], used["nzev_nontractor"])
+    nzev_cap = np.where(tractor, gate["nzev_tractor"], gate["nzev_nontractor"])
+    offset = gate["tractor_offset"].to_numpy()
+    usable_here = kind(here, "ZEV") > 0
     states = sorted(set(problem.gates["state"]))
-
-    def usable_left(mfr, state, year, tractor):
-        """ZEV credits left that a row of this kind could use (tractor rows: tractor credits only)."""
-        groups = ("tractor",) if tractor else clauses.GROUPS
-        return left(mfr, state, year, groups, "ZEV") > 0
-
-    def gate_used(mfr, state, year, ctype, rules_):
-        return sum(int(used.get((mfr, state, year, ctype, r), 0)) for r in rules_)
-
-    for i, r in open_rows.iterrows():
-        mfr, state, d, h = r["manufacturer"], r["state"], int(r["model_year"]), r["group"]
-        g = gates.loc[(mfr, state, d)] if (mfr, state, d) in gates.index else None
-        end = min(d + m, last)
-        tractor = h == "tractor"
-        nzev_groups = ("tractor",) if tractor else clauses.GROUPS
-        nzev_left = left(mfr, state, d, nzev_groups, "NZEV")
-        nzev_gate, nzev_rules = (("nzev_tractor", ("tractor-nzev",)) if tractor
-                                 else ("nzev_nontractor", ("nzev", "tractor-nzev-to-nontractor")))
-        nontractor_zev_left = left(mfr, state, d, clauses.NONTRACTOR_GROUPS, "ZEV")
-        if nzev_left and g is not None and gate_used(mfr, state, d, "NZEV", nzev_rules) >= int(g[nzev_gate]):
-            reasons[i] = REASONS[0]
-        elif nzev_left or left(mfr, state, end, nzev_groups, "NZEV"):
-            reasons[i] = REASONS[1]
-        elif tractor and nontractor_zev_left and g is not None and int(g["tractor_offset"]) > 0 \
-                and gate_used(mfr, state, d, "ZEV", ("tractor-offset",)) >= int(g["tractor_offset"]):
-            reasons[i] = REASONS[2]
-        elif tractor and (nontractor_zev_left or left(mfr, state, d, clauses.NONTRACTOR_GROUPS, "NZEV")):
-            reasons[i] = REASONS[3]
-        elif not (g is not None and bool(g["may_receive"])) and any(
-                usable_left(mfr, s2, d, tractor) for s2 in states if s2 != state):
-            reasons[i] = REASONS[4]
-        elif usable_left(mfr, state, d, tractor) or (g is not None and bool(g["may_receive"]) and any(
-                usable_left(mfr, s2, d, tractor) for s2 in states if s2 != state and s2 in problem.pool_states)):
-            reasons[i] = REASONS[5]
-        elif any(int(expired.get((mfr, state, y), 0)) for y in range(d - 1, end + 1)):
-            reasons[i] = REASONS[6]
-        elif r["status"] == "short" and latest_credit.get((mfr, state), end) > end:
-            reasons[i] = REASONS[7]
-        else:
-            reasons[i] = REASONS[8]
+    elsewhere = _usable_elsewhere(rows, bank, usable_here, tractor, states)
+    senders = problem.gates.loc[problem.gates["may_send"], ["state", "model_year"]].drop_duplicates()
+    elsewhere_in_pool = _usable_elsewhere(rows, bank, usable_here, tractor,
+                                          [s for s in states if s in problem.pool_states], senders)
+    conditions = [
+        nzev_left & gated & (nzev_used >= nzev_cap),
+        nzev_left | (kind(at_end, "NZEV") > 0),
+        tractor & nontractor_zev_left & gated & (offset > 0) & (used["tractor_offset"].to_numpy() >= offset),
+        tractor & (nontractor_zev_left | (here["NZEV_nontractor"].to_numpy() > 0)),
+        elsewhere & ~(gated & may_receive & elsewhere_in_pool),
+        usable_here | (gated & may_receive & elsewhere_in_pool),
+        _expired_in_window(rows, ledger),
+        (rows["status"] == "short").to_numpy() & _credits_after_window(rows, problem),
+    ]
+    reasons.loc[rows.index] = np.select(conditions, REASONS[:-1], default=REASONS[-1]).astype(object)
     return reasons
+
+
+def _lookup(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], fill: dict | None = None) -> pd.DataFrame:
+    """``table``'s other columns for each of ``rows``, in their order (matched on ``on``; unmatched: 0 or
+    ``fill``), with ``table``'s dtypes."""
+    values = rows[on].merge(table, on=on, how="left").drop(columns=on)
+    fill = {c: (fill or {}).get(c, 0) for c in values.columns}
+    return values.fillna(fill).infer_objects().astype(table.dtypes[values.columns].to_dict())
+
+
+def _wide(frame: pd.DataFrame, column: str, names: list[str]) -> pd.DataFrame:
+    """``credits`` of ``frame`` summed per manufacturer, state and model year, one column per value of
+    ``column`` in ``names`` (0 where none)."""
+    sums = frame.groupby(KEY + [column])["credits"].sum()
+    wide = sums.unstack(column, fill_value=0) if len(sums) else pd.DataFrame(
+        index=pd.MultiIndex.from_arrays([[], [], []], names=KEY))
+    return wide.reindex(columns=names, fill_value=0).astype("int64").reset_index()
+
+
+def _bank_by_kind(balances: pd.DataFrame) -> pd.DataFrame:
+    """Credits left per manufacturer, state and model year, as ``{ZEV,NZEV}_{tractor,nontractor}``."""
+    kind = balances["credit_type"] + np.where(balances["group"] == "tractor", "_tractor", "_nontractor")
+    names = [f"{c}_{g}" for c in clauses.CREDIT_TYPES for g in ("tractor", "nontractor")]
+    return _wide(balances.assign(kind=kind), "kind", names)
+
+
+def _gates_used(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Credits retired through each capped rule gate per manufacturer, state and model year of the deficit."""
+    ret = ledger[ledger["action"] == "retire"]
+    gate = np.select([(ret["credit_type"] == "NZEV") & ret["rule"].isin(["nzev", "tractor-nzev-to-nontractor"]),
+                      (ret["credit_type"] == "NZEV") & (ret["rule"] == "tractor-nzev"),
+                      (ret["credit_type"] == "ZEV") & (ret["rule"] == "tractor-offset")],
+                     ["nzev_nontractor", "nzev_tractor", "tractor_offset"], default="")
+    return _wide(ret.assign(gate=gate)[gate != ""], "gate", ["nzev_nontractor", "nzev_tractor", "tractor_offset"])
+
+
+def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.ndarray, tractor: np.ndarray,
+                      states: list[str], senders: pd.DataFrame | None = None) -> np.ndarray:
+    """Whether ZEV credits the row could use (tractor rows: tractor credits only) were left at the end of
+    its model year in one of ``states`` other than its own: the states holding them, less its own.
+    With ``senders`` (state, model_year pairs), only holdings in a state that may pool out that year count."""
+    listed = bank["state"].isin(states)
+    if senders is not None:
+        listed &= bank[["state", "model_year"]].merge(senders, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    holding = pd.DataFrame({
+        "manufacturer": bank["manufacturer"], "model_year": bank["model_year"],
+        "any_states": (listed & (bank["ZEV_tractor"] + bank["ZEV_nontractor"] > 0)).astype("int64"),
+        "tractor_states": (listed & (bank["ZEV_tractor"] > 0)).astype("int64"),
+    }).groupby(["manufacturer", "model_year"], as_index=False)[["any_states", "tractor_states"]].sum()
+    everywhere = _lookup(rows, holding, ["manufacturer", "model_year"])
+    own = rows["state"].isin(states).to_numpy() & usable_here
+    return np.where(tractor, everywhere["tractor_states"], everywhere["any_states"]) - own > 0
+
+
+def _expired_in_window(rows: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:
+    """Whether credits of the manufacturer in the row's state expired from the year before the deficit
+    through the end of its make-up period (§1963.2(g))."""
+    expired = ledger.loc[ledger["action"] == "expire", KEY].drop_duplicates().rename(columns={"model_year": "expired"})
+    pairs = rows[KEY + ["end"]].reset_index(names="row").merge(expired, on=["manufacturer", "state"])
+    hit = pairs.loc[(pairs["expired"] >= pairs["model_year"] - 1) & (pairs["expired"] <= pairs["end"]), "row"]
+    return rows.index.isin(hit)
+
+
+def _credits_after_window(rows: pd.DataFrame, problem: ComplianceProblem) -> np.ndarray:
+    """Whether the manufacturer's credits in the row's state kept coming after its make-up period ended."""
+    latest = problem.lots.groupby(["manufacturer", "origin_state"])["available_from"].max()
+    latest = latest.rename("latest").reset_index().rename(columns={"origin_state": "state"})
+    found = _lookup(rows, latest, ["manufacturer", "state"], fill={"latest": -1})["latest"].to_numpy()
+    return found > rows["end"].to_numpy()

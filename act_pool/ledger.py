@@ -6,6 +6,7 @@ created or lost.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from act_pool.errors import ConservationError
@@ -15,16 +16,35 @@ from act_pool.solve.sequential import MOVEMENT_KEYS
 LEDGER_SORT = ["manufacturer", "year", "action", "state", "model_year", "group", "origin_manufacturer",
                "origin_state", "vintage", "origin_group", "credit_type", "lot"]
 
+#: Movement columns that hold text.
+TEXT_COLUMNS = ("manufacturer", "origin_manufacturer", "origin_state", "origin_group", "credit_type", "action",
+                "state", "group", "rule")
 
-def build_ledger(movements: list[dict]) -> pd.DataFrame:
+Movements = list[dict] | pd.DataFrame
+
+
+def movement_table(*parts: Movements) -> pd.DataFrame:
+    """Movements from several sources (a solver's table or list of dicts, trades, purchases) as one table
+    with the columns :data:`~act_pool.solve.sequential.MOVEMENT_KEYS`, in the order given; text held as
+    strings whatever dtype a table gave it."""
+    frames = [p[list(MOVEMENT_KEYS)].astype(dict.fromkeys(TEXT_COLUMNS, "str")) if isinstance(p, pd.DataFrame)
+              else pd.DataFrame(p, columns=list(MOVEMENT_KEYS)) for p in parts if len(p)]
+    if not frames:
+        return pd.DataFrame(columns=list(MOVEMENT_KEYS))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def build_ledger(movements: Movements) -> pd.DataFrame:
     """Movements as a sorted table; ``credits`` in integer tenths, zero movements dropped.
 
-    Actions: ``retire``, ``expire`` and ``transfer`` (a declared trade, by the seller). Columns: those
-    of the contract plus ``year`` (the model year in which the movement was made), ``rule`` (the
-    retirement step, ``credit-life``, ``trade to ...`` or ``purchase``), ``pooled``, ``traded``,
-    ``tractor_offset`` and ``lot`` (the credit lot it drew on; -1 for a purchase).
+    ``movements`` is a table with the columns :data:`~act_pool.solve.sequential.MOVEMENT_KEYS` or a list
+    of dicts with those keys (see :func:`movement_table`). Actions: ``retire``, ``expire`` and
+    ``transfer`` (a declared trade, by the seller). Columns: those of the contract plus ``year`` (the
+    model year in which the movement was made), ``rule`` (the retirement step, ``credit-life``,
+    ``trade to ...`` or ``purchase``), ``pooled``, ``traded``, ``tractor_offset`` and ``lot`` (the credit
+    lot it drew on; -1 for a purchase).
     """
-    led = pd.DataFrame(movements, columns=list(MOVEMENT_KEYS))
+    led = movement_table(movements)
     led = led[led["credits"] > 0].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
                                           "year": "int64", "lot": "int64"})
     led["pooled"] = (led["action"] == "retire") & (led["origin_state"] != led["state"])
@@ -46,21 +66,20 @@ def compliance_view(obligations: pd.DataFrame, ledger: pd.DataFrame, makeup_year
     """
     ret = ledger[ledger["action"] == "retire"]
     key = ["manufacturer", "state", "model_year", "group"]
-    parts = {
-        "met": ret,
-        "met_in_model_year": ret[ret["year"] == ret["model_year"]],
-        "met_by_makeup": ret[ret["year"] > ret["model_year"]],
-        "met_by_nzev": ret[ret["credit_type"] == "NZEV"],
-        "met_by_pooled": ret[ret["pooled"]],
-        "met_by_traded": ret[ret["traded"]],
-        "met_by_tractor_offset": ret[ret["tractor_offset"]],
-        "met_by_purchase": ret[ret["rule"] == "purchase"],
-    }
-    table = obligations.copy()
-    for name, rows in parts.items():
-        sums = rows.groupby(key)["credits"].sum().rename(name).reset_index()
-        table = table.merge(sums, on=key, how="left")
-        table[name] = table[name].fillna(0).astype("int64")
+    credits = ret["credits"]
+    parts = pd.DataFrame({
+        "met": credits,
+        "met_in_model_year": credits.where(ret["year"] == ret["model_year"], 0),
+        "met_by_makeup": credits.where(ret["year"] > ret["model_year"], 0),
+        "met_by_nzev": credits.where(ret["credit_type"] == "NZEV", 0),
+        "met_by_pooled": credits.where(ret["pooled"], 0),
+        "met_by_traded": credits.where(ret["traded"], 0),
+        "met_by_tractor_offset": credits.where(ret["tractor_offset"], 0),
+        "met_by_purchase": credits.where(ret["rule"] == "purchase", 0),
+    })
+    sums = parts.groupby([ret[k] for k in key]).sum().reset_index()
+    table = obligations.merge(sums, on=key, how="left")
+    table[list(parts)] = table[list(parts)].fillna(0).astype("int64")
     table["unmet"] = table["deficits"] - table["met"]
     if (table["unmet"] < 0).any():
         bad = table[table["unmet"] < 0].iloc[0]
@@ -78,25 +97,38 @@ def balances_view(problem: ComplianceProblem, ledger: pd.DataFrame) -> pd.DataFr
     """The bank at the end of each simulated model year, by holder, state, vintage, group and type.
 
     A lot counts from the year its holder may first use it until it is retired, transferred or expires.
+    Computed at once for every lot and year: a lot's balance at the end of year t is its credits less
+    the cumulative sum over years of what the ledger drew on it through t.
     """
-    lots = problem.lots.copy()
-    first = problem.years.start
-    lots["from"] = lots["available_from"].clip(lower=first)
-    frames = []
-    for t in problem.years:
-        spent = ledger[ledger["year"] <= t].groupby("lot")["credits"].sum()
-        held = lots[lots["from"] <= t].copy()
-        held["left"] = held["credits"] - held["lot"].map(spent).fillna(0).astype("int64")
-        if (held["left"] < 0).any():
-            raise ConservationError(f"lot overdrawn by the end of model year {t}")
-        held = held[held["left"] > 0]
-        held["model_year"] = t
-        frames.append(held)
     cols = ["manufacturer", "state", "model_year", "vintage", "group", "credit_type"]
-    if not frames or all(f.empty for f in frames):
+    lots = problem.lots
+    years = np.arange(problem.years.start, problem.years.stop, dtype=np.int64)
+    if lots.empty or not len(years):
         return pd.DataFrame(columns=cols + ["credits"]).astype({"credits": "int64"})
-    allh = pd.concat(frames).rename(columns={"origin_state": "state"})
-    out = allh.groupby(cols, sort=True)["left"].sum().rename("credits").reset_index()
+    # spent[i, j]: credits drawn on lot i in year years[j] (earlier years count in the first year).
+    row = pd.Index(lots["lot"]).get_indexer(ledger["lot"])
+    year = ledger["year"].to_numpy(dtype=np.int64)
+    drawn = (row >= 0) & (year <= years[-1])
+    spent = np.zeros((len(lots), len(years)), dtype=np.int64)
+    np.add.at(spent, (row[drawn], np.maximum(year[drawn] - years[0], 0)), ledger["credits"].to_numpy()[drawn])
+    left = lots["credits"].to_numpy(dtype=np.int64)[:, None] - np.cumsum(spent, axis=1)
+    held = np.maximum(lots["available_from"].to_numpy(dtype=np.int64), years[0])[:, None] <= years[None, :]
+    overdrawn = (held & (left < 0)).any(axis=0)
+    if overdrawn.any():
+        raise ConservationError(f"lot overdrawn by the end of model year {years[overdrawn.argmax()]}")
+    # Sum the lots of one holder, state, vintage, group and type: a dense (bank, year) table.
+    bank_key = ["manufacturer", "origin_state", "vintage", "group", "credit_type"]
+    bank_of_lot = lots.groupby(bank_key, sort=True).ngroup().to_numpy()
+    banks = lots[bank_key].drop_duplicates().sort_values(bank_key, kind="stable").reset_index(drop=True)
+    total = np.zeros((len(banks), len(years)), dtype=np.int64)
+    np.add.at(total, bank_of_lot, np.where(held & (left > 0), left, 0))
+    b, j = np.nonzero(total)
+    if not len(b):
+        return pd.DataFrame(columns=cols + ["credits"]).astype({"credits": "int64"})
+    out = banks.iloc[b].rename(columns={"origin_state": "state"}).reset_index(drop=True)
+    out.insert(2, "model_year", years[j])
+    out["credits"] = total[b, j]
+    out = out.sort_values(cols, kind="stable").reset_index(drop=True)
     return out.astype({"model_year": "int64", "vintage": "int64", "credits": "int64"})
 
 

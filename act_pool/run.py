@@ -9,7 +9,7 @@ import networkx as nx
 import pandas as pd
 
 from act_pool.diagnose import why_short
-from act_pool.ledger import balances_view, build_ledger, check_conservation, compliance_view
+from act_pool.ledger import balances_view, build_ledger, check_conservation, compliance_view, movement_table
 from act_pool.obligations import compute_obligations
 from act_pool.scenario import Scenario, load_scenario
 from act_pool.solve.problem import ComplianceProblem, build_problem
@@ -115,12 +115,12 @@ def run(scenario: Scenario | str | Path, progress: Progress | None = None, keep_
     else:
         movements = solve_sequential(problem)
     report("ledger", 0, 1)
-    movements += problem.transfers
+    movements = movement_table(movements, problem.transfers)
     ledger = build_ledger(movements)
     compliance = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])
     purchases = purchase_movements(scenario, compliance)
     if purchases:
-        ledger = build_ledger(movements + purchases)
+        ledger = build_ledger(movement_table(movements, purchases))
         compliance = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])
     balances = balances_view(problem, ledger)
     compliance["reason"] = why_short(compliance, ledger, balances, problem, scenario.rules)

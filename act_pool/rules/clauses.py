@@ -6,7 +6,10 @@ tenths (see :mod:`act_pool.tenths`).
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
+
+import numpy as np
 
 from act_pool.rules.model import RuleSet
 from act_pool.tenths import as_fraction
@@ -118,34 +121,90 @@ def credit_last_model_year(rules: RuleSet, state: str, vintage: int) -> int:
     return max(early_end, ordinary)
 
 
+def nzev_cap_fraction(rules: RuleSet, tractor: bool) -> Fraction:
+    """Share of a model year's deficits that NZEV credits may meet (§1963.3(d)): non-tractor or tractor."""
+    return as_fraction(rules.value("nzev_cap.tractor_fraction" if tractor else "nzev_cap.nontractor_fraction"))
+
+
 def nzev_cap_tenths(rules: RuleSet, deficits_tenths: int, tractor: bool) -> int:
     """Most NZEV credits (tenths) that may meet a model year's deficits (§1963.3(d)).
 
     ``deficits_tenths`` is the summed 2b-3 + 4-8 deficits, or the tractor deficits with
     ``tractor=True``. A cap that falls between tenths rounds down: credits retire in whole tenths.
     """
-    key = "nzev_cap.tractor_fraction" if tractor else "nzev_cap.nontractor_fraction"
-    return int(as_fraction(rules.value(key)) * deficits_tenths)
+    return int(nzev_cap_fraction(rules, tractor) * deficits_tenths)
+
+
+def nzev_cap_tenths_array(rules: RuleSet, deficits_tenths: np.ndarray, tractor: bool) -> np.ndarray:
+    """:func:`nzev_cap_tenths` of every element of ``deficits_tenths`` (§1963.3(d)), rounded down to a tenth."""
+    return floor_times(nzev_cap_fraction(rules, tractor), deficits_tenths)
+
+
+def low_volume_threshold_tenths(rules: RuleSet) -> Fraction:
+    """Most tractor deficits (tenths) of a model year that still allow the low tractor volume
+    flexibility (§1963.3(c)(3))."""
+    return as_fraction(rules.value("low_volume_tractor.deficit_threshold")) * 10
+
+
+def low_volume_max_tenths(rules: RuleSet) -> int:
+    """Most Class 2b-3 or 4-8 ZEV credits (tenths) the low tractor volume flexibility lets meet tractor
+    deficits (§1963.3(c)(3))."""
+    return int(as_fraction(rules.value("low_volume_tractor.max_credits")) * 10)
 
 
 def low_volume_allowance_tenths(rules: RuleSet, tractor_deficits_tenths: int) -> int:
     """Class 2b-3 or 4-8 ZEV credits (tenths) that may meet tractor deficits under the low tractor
     volume flexibility (§1963.3(c)(3)): up to 25 when the model year's tractor deficits are 25 or fewer."""
-    threshold = as_fraction(rules.value("low_volume_tractor.deficit_threshold")) * 10
-    if tractor_deficits_tenths > threshold:
+    if tractor_deficits_tenths > low_volume_threshold_tenths(rules):
         return 0
-    return int(as_fraction(rules.value("low_volume_tractor.max_credits")) * 10)
+    return low_volume_max_tenths(rules)
+
+
+def low_volume_allowance_tenths_array(rules: RuleSet, tractor_deficits_tenths: np.ndarray) -> np.ndarray:
+    """:func:`low_volume_allowance_tenths` of every element of ``tractor_deficits_tenths`` (§1963.3(c)(3)).
+
+    An integer exceeds a rational threshold exactly when it exceeds the threshold's floor.
+    """
+    over = np.asarray(tractor_deficits_tenths, dtype=np.int64) > math.floor(low_volume_threshold_tenths(rules))
+    return np.where(over, 0, low_volume_max_tenths(rules)).astype(np.int64)
+
+
+def tractor_offset_fraction(rules: RuleSet, model_year: int) -> Fraction:
+    """Portion of a model year's tractor deficits that Class 2b-3 or 4-8 ZEV credits may offset (2025 amendment)."""
+    return as_fraction(rules.at("tractor_offset.fraction", model_year))
 
 
 def tractor_offset_allowance_tenths(rules: RuleSet, model_year: int, tractor_deficits_tenths: int) -> int:
     """Class 2b-3 or 4-8 ZEV credits (tenths) that may offset a model year's tractor deficits under the
     2025 amendment: the offset portion of those deficits, rounded down to a tenth."""
-    return int(as_fraction(rules.at("tractor_offset.fraction", model_year)) * tractor_deficits_tenths)
+    return int(tractor_offset_fraction(rules, model_year) * tractor_deficits_tenths)
+
+
+def tractor_offset_allowance_tenths_array(rules: RuleSet, model_years: np.ndarray,
+                                          tractor_deficits_tenths: np.ndarray) -> np.ndarray:
+    """:func:`tractor_offset_allowance_tenths` element by element (2025 amendment), rounded down to a tenth."""
+    years = np.asarray(model_years, dtype=np.int64)
+    deficits = np.asarray(tractor_deficits_tenths, dtype=np.int64)
+    out = np.zeros(len(deficits), dtype=np.int64)
+    for year in np.unique(years):
+        here = years == year
+        out[here] = floor_times(tractor_offset_fraction(rules, int(year)), deficits[here])
+    return out
+
+
+def pooling_cap_fraction(rules: RuleSet) -> Fraction:
+    """Share of one state's deficits of one model year that pooled credits may meet (2025 amendments)."""
+    return as_fraction(rules.value("pooling.cap_fraction"))
 
 
 def pooling_cap_tenths(rules: RuleSet, deficits_tenths: int) -> int:
     """Most pooled credits (tenths) that may meet one state's deficits of one model year."""
-    return int(as_fraction(rules.value("pooling.cap_fraction")) * deficits_tenths)
+    return int(pooling_cap_fraction(rules) * deficits_tenths)
+
+
+def pooling_cap_tenths_array(rules: RuleSet, deficits_tenths: np.ndarray) -> np.ndarray:
+    """:func:`pooling_cap_tenths` of every element of ``deficits_tenths``, rounded down to a tenth."""
+    return floor_times(pooling_cap_fraction(rules), deficits_tenths)
 
 
 def pooling_may_receive(rules: RuleSet, state: str, model_year: int) -> bool:
@@ -170,6 +229,21 @@ def pooling_may_send(rules: RuleSet, state: str, model_year: int) -> bool:
     if rules.value("pooling.require_origin_in_force"):
         return model_year >= first_deficit_model_year(rules, state)
     return True
+
+
+def floor_times(fraction: Fraction, tenths: np.ndarray) -> np.ndarray:
+    """``fraction`` x every element of ``tenths`` (non-negative integers), rounded down to an integer,
+    exactly: ``int(fraction * d)`` of each element, computed as ``numerator * d // denominator``.
+
+    Falls back to Python integers where the product could overflow 64 bits.
+    """
+    if fraction < 0:
+        raise ValueError(f"a negative share {fraction} of deficits has no meaning")
+    d = np.asarray(tenths, dtype=np.int64)
+    if d.size and fraction.numerator and int(d.max()) > np.iinfo(np.int64).max // fraction.numerator:
+        exact = [int(fraction * int(x)) for x in d]
+        return np.array(exact, dtype=np.int64)
+    return d * fraction.numerator // fraction.denominator
 
 
 def makeup_model_years(rules: RuleSet) -> int:

@@ -125,21 +125,33 @@ def build_problem(scenario: Scenario, obligations: pd.DataFrame) -> CompliancePr
 
 
 def _credit_lots(scenario: Scenario, obligations: pd.DataFrame) -> pd.DataFrame:
+    """The opening bank and the credits generated, one lot per holder, state, vintage, group and type.
+
+    A lot may be retired through the last model year of its credit life (§1963.2(g)), looked up once
+    per state and vintage.
+    """
     rules = scenario.rules
-    first = scenario.model_years[0]
-    rows = []
-    for b in scenario.bank.itertuples(index=False):
-        rows.append((b.manufacturer, b.manufacturer, b.state, int(b.vintage), b.group, b.credit_type,
-                     clauses.credit_last_model_year(rules, b.state, int(b.vintage)), int(b.credits_tenths),
-                     "opening", first, True))
-    for o in obligations.itertuples(index=False):
-        for ctype, amount in (("ZEV", o.zev_credits), ("NZEV", o.nzev_credits)):
-            if amount > 0:
-                rows.append((o.manufacturer, o.manufacturer, o.state, int(o.model_year), o.group, ctype,
-                             clauses.credit_last_model_year(rules, o.state, int(o.model_year)), int(amount),
-                             "generated", int(o.model_year), True))
-    lots = pd.DataFrame(rows, columns=LOT_COLUMNS[1:])
-    lots = lots[lots["credits"] > 0].sort_values(
+    bank = scenario.bank
+    opening = pd.DataFrame({
+        "manufacturer": bank["manufacturer"], "origin_manufacturer": bank["manufacturer"],
+        "origin_state": bank["state"], "vintage": bank["vintage"].astype("int64"), "group": bank["group"],
+        "credit_type": bank["credit_type"], "credits": bank["credits_tenths"].astype("int64"),
+        "source": "opening", "available_from": scenario.model_years[0]})
+    generated = [pd.DataFrame({
+        "manufacturer": obligations["manufacturer"], "origin_manufacturer": obligations["manufacturer"],
+        "origin_state": obligations["state"], "vintage": obligations["model_year"].astype("int64"),
+        "group": obligations["group"], "credit_type": ctype, "credits": obligations[column].astype("int64"),
+        "source": "generated", "available_from": obligations["model_year"].astype("int64")})
+        for ctype, column in (("ZEV", "zev_credits"), ("NZEV", "nzev_credits"))]
+    lots = pd.concat([opening, *generated], ignore_index=True)
+    lots = lots[lots["credits"] > 0]
+    life = lots[["origin_state", "vintage"]].drop_duplicates()
+    life["last_use"] = [clauses.credit_last_model_year(rules, s, int(v))
+                        for s, v in zip(life["origin_state"], life["vintage"])]
+    lots = lots.merge(life, on=["origin_state", "vintage"], how="left")
+    lots["usable"] = True
+    text = ["manufacturer", "origin_manufacturer", "origin_state", "group", "credit_type", "source"]
+    lots = lots[LOT_COLUMNS[1:]].astype(dict.fromkeys(text, "str")).sort_values(
         ["manufacturer", "origin_state", "vintage", "group", "credit_type", "source"], kind="stable")
     lots.insert(0, "lot", range(len(lots)))
     return _typed(lots.reset_index(drop=True))
@@ -208,30 +220,38 @@ def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
     pooling switches ``may_receive`` (pooled credits may meet the state's deficits of that model year)
     and ``may_send`` (the state's credits used in that model year may be pooled out; 2025 amendments).
 
-    ``held`` adds (manufacturer, origin state) pairs of credits held without obligations there (bought
-    credits), with zero capacities, so that every lot's origin has a ``may_send`` row in every year.
+    The capacities follow from the model year's deficits (13 CCR §1963.3(c)(3), (d); 2025 amendments),
+    computed for all rows at once. The pooling switches depend only on the state and model year, so
+    each clause of :data:`POOLING_SWITCHES` is read once per state and model year. ``held`` adds
+    (manufacturer, origin state) pairs of credits held without obligations there (bought credits),
+    with zero capacities, so that every lot's origin has a ``may_send`` row in every year.
     """
-    wide = obligations.pivot_table(index=["manufacturer", "state", "model_year"], columns="group",
-                                   values="deficits", aggfunc="sum", fill_value=0)
-    for g in clauses.GROUPS:
-        if g not in wide:
-            wide[g] = 0
-    years = sorted({int(y) for y in obligations["model_year"]})
-    extra = sorted(set(held) - {(m, s) for m, s, _ in wide.index})
-    rows = []
-    totals = [(m, s, int(y), int(r["2b-3"] + r["4-8"]), int(r["tractor"])) for (m, s, y), r in wide.iterrows()]
-    totals += [(m, s, y, 0, 0) for m, s in extra for y in years]
-    for m, s, y, nt, tr in sorted(totals):
-        rows.append({
-            "manufacturer": m, "state": s, "model_year": y,
-            "nzev_nontractor": clauses.nzev_cap_tenths(rules, nt, tractor=False),
-            "nzev_tractor": clauses.nzev_cap_tenths(rules, tr, tractor=True),
-            "low_volume": clauses.low_volume_allowance_tenths(rules, tr),
-            "tractor_offset": clauses.tractor_offset_allowance_tenths(rules, y, tr),
-            "pool": clauses.pooling_cap_tenths(rules, nt + tr) if pooling else 0,
-            "may_receive": pooling and clauses.pooling_may_receive(rules, s, y),
-            "may_send": pooling and clauses.pooling_may_send(rules, s, y),
-        })
-    cols = ["manufacturer", "state", "model_year", "nzev_nontractor", "nzev_tractor", "low_volume",
-            "tractor_offset", "pool", "may_receive", "may_send"]
-    return pd.DataFrame(rows, columns=cols)
+    key = ["manufacturer", "state", "model_year"]
+    wide = obligations.pivot_table(index=key, columns="group", values="deficits", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=list(clauses.GROUPS), fill_value=0).astype("int64")
+    totals = wide.index.to_frame(index=False).astype({"model_year": "int64"})
+    totals["nontractor"] = (wide["2b-3"] + wide["4-8"]).to_numpy()
+    totals["tractor"] = wide["tractor"].to_numpy()
+    extra = sorted(set(held) - set(zip(totals["manufacturer"], totals["state"])))
+    if extra:
+        years = sorted({int(y) for y in obligations["model_year"]})
+        zero = pd.DataFrame([(m, s, y, 0, 0) for m, s in extra for y in years], columns=list(totals.columns))
+        totals = pd.concat([totals, zero], ignore_index=True).sort_values(key, kind="stable", ignore_index=True)
+    nontractor, tractor = totals["nontractor"].to_numpy(), totals["tractor"].to_numpy()
+    gates = totals[key].astype({"model_year": "int64"})
+    gates["nzev_nontractor"] = clauses.nzev_cap_tenths_array(rules, nontractor, tractor=False)
+    gates["nzev_tractor"] = clauses.nzev_cap_tenths_array(rules, tractor, tractor=True)
+    gates["low_volume"] = clauses.low_volume_allowance_tenths_array(rules, tractor)
+    gates["tractor_offset"] = clauses.tractor_offset_allowance_tenths_array(rules, gates["model_year"].to_numpy(),
+                                                                            tractor)
+    gates["pool"] = clauses.pooling_cap_tenths_array(rules, nontractor + tractor) if pooling else 0
+    per_state_year = gates[["state", "model_year"]].drop_duplicates()
+    pairs = list(zip(per_state_year["state"], per_state_year["model_year"]))
+    for column, clause in POOLING_SWITCHES.items():
+        per_state_year[column] = [pooling and clause(rules, s, int(y)) for s, y in pairs]
+    gates = gates.merge(per_state_year, on=["state", "model_year"], how="left")
+    return gates.astype(dict.fromkeys(POOLING_SWITCHES, bool))
+
+
+#: The per-state, per-model-year pooling switches of the gates table: column -> clause(rules, state, model_year).
+POOLING_SWITCHES = {"may_receive": clauses.pooling_may_receive, "may_send": clauses.pooling_may_send}
