@@ -16,6 +16,7 @@ where several do; 1 where none does). Purchases are in tenths of a credit.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -58,7 +59,14 @@ class Levers:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+    """A finite number (TOML numbers are read as Decimal; Python floats pass through their repr)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and Decimal(value).is_finite()
+
+
+def _decimal(value: int | float | Decimal) -> Decimal:
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
 def parse_levers(raw: Any, label: str, known_states: list[str], years: tuple[int, int],
@@ -87,7 +95,7 @@ def parse_levers(raw: Any, label: str, known_states: list[str], years: tuple[int
             elif not _number(cost) or cost < 0:
                 problems.append(Problem(label, None, f"plan.zev_cost.{wc}", f"expected USD per vehicle >= 0, got {cost!r}"))
             else:
-                costs[wc] = Decimal(cost)
+                costs[wc] = _decimal(cost)
     default, by = _shares(raw.get("max_zev_share", 1), label, known_states, years, problems)
     price = raw.get("credit_price")
     if price is not None and (not _number(price) or price < 0):
@@ -98,7 +106,7 @@ def parse_levers(raw: Any, label: str, known_states: list[str], years: tuple[int
     if len(problems) > start:
         return None
     return Levers(zev_cost=costs, share_default=default, share_by=by,
-                  credit_price=Decimal(price) if price is not None else None, allow_open=allow_open)
+                  credit_price=_decimal(price) if price is not None else None, allow_open=allow_open)
 
 
 def _shares(raw: Any, label: str, known_states: list[str], years: tuple[int, int],
@@ -107,7 +115,7 @@ def _shares(raw: Any, label: str, known_states: list[str], years: tuple[int, int
         if not _number(value) or not 0 <= value <= 1:
             problems.append(Problem(label, None, key, f"expected a share between 0 and 1, got {value!r}"))
             return None
-        return Fraction(value)
+        return Fraction(_decimal(value))
 
     if not isinstance(raw, Mapping):
         return share("plan.max_zev_share", raw) or Fraction(0), {}

@@ -21,16 +21,21 @@ def market_trades(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
     """Trades as rows (``credits`` in integer tenths): at each hub, the sellers' credits are matched
     to the buyers' in name order (a hub's credits are interchangeable, so any matching is exact)."""
     cols = model.columns
-    trade = cols[(cols["kind"] == "trade")].assign(flow=x[(cols["kind"] == "trade").to_numpy()])
-    trade = trade[trade["flow"] > 1e-6]
+    is_trade = (cols["kind"] == "trade").to_numpy()
+    by_hub: dict[tuple, tuple[list, list]] = {}
+    for c, flow in zip(cols[is_trade].itertuples(index=False), x[is_trade]):
+        amount = int(round(flow))
+        if amount <= 0:
+            continue
+        selling = c.head[0] == "market"
+        hub = c.head if selling else c.tail
+        by_hub.setdefault(hub, ([], []))[0 if selling else 1].append([c.manufacturer, amount])
     rows = []
-    for hub, arcs in trade.groupby(trade.apply(lambda r: r["head"] if r["head"][0] == "market" else r["tail"], axis=1),
-                                   sort=True):
-        sells = [[r.manufacturer, int(round(r.flow))] for r in arcs.itertuples() if r.head == hub]
-        buys = [[r.manufacturer, int(round(r.flow))] for r in arcs.itertuples() if r.tail == hub]
+    for hub in sorted(by_hub):
+        sells, buys = (sorted(side) for side in by_hub[hub])
         _, state, group, ctype, last_use, year = hub
-        for buyer, need in sorted(buys):
-            for sale in sorted(sells):
+        for buyer, need in buys:
+            for sale in sells:
                 take = min(need, sale[1])
                 if take <= 0 or sale[0] == buyer:
                     continue

@@ -145,18 +145,22 @@ def build_model(problem: ComplianceProblem, levers: Levers, conversions: pd.Data
         everyone = pd.DataFrame({"manufacturer": manufacturers})
         entries = pd.concat([entries, everyone.merge(classes, how="cross").assign(available_from=first)])
     chained = with_entry_chains(problem, entries)
-    nodes: list = []
-    demand: list[int] = []
     cols: list[dict] = []
     side_rows: list[tuple[list[int], float]] = []
     price = float(levers.credit_price) / 10 if levers.credit_price is not None else None
+    shared_sink = ("market",) + SINK  # in market mode credits cross makers: one sink balances them all
+
+    def nid(m: str, n: tuple) -> tuple:
+        return shared_sink if market and n == SINK else (m,) + n
+
+    node_demand: dict[tuple, int] = {}
     for m in manufacturers:
         G = build_network(chained, m)
         start = len(cols)
-        nodes += [(m,) + n for n in G.nodes]
-        demand += [int(G.nodes[n]["demand"]) for n in G.nodes]
+        for n in G.nodes:
+            node_demand[nid(m, n)] = node_demand.get(nid(m, n), 0) + int(G.nodes[n]["demand"])
         for u, v, a in G.edges(data=True):
-            col = {"kind": "flow", "tail": (m,) + u, "head": (m,) + v, "gain": 1.0,
+            col = {"kind": "flow", "tail": nid(m, u), "head": nid(m, v), "gain": 1.0,
                    "upper": float(a.get("capacity", np.inf)), "cost": 0.0, "integer": False, "counted": False,
                    "manufacturer": m}
             if a["kind"] == "unmet":
@@ -170,18 +174,16 @@ def build_model(problem: ComplianceProblem, levers: Levers, conversions: pd.Data
         side_rows += [([start + i for i in idx], cap) for idx, cap in _pool_rows(G, chained, m, cols[start:])]
         mine = conversions[conversions["manufacturer"] == m]
         for c in mine.itertuples(index=False):
-            cols.append({"kind": "convert", "tail": (m,) + SINK,
+            cols.append({"kind": "convert", "tail": nid(m, SINK),
                          "head": (m, "bank", c.state, c.group, "ZEV", int(c.last_use), int(c.model_year)),
                          "gain": float(c.tenths_per_vehicle), "upper": float(c.limit), "cost": float(c.cost),
                          "integer": True, "counted": False, "manufacturer": m, "state": c.state,
                          "model_year": int(c.model_year), "group": c.group, "weight_class": c.weight_class})
     if market and len(manufacturers) > 1:
-        hubs = sorted({n[2:] for n in nodes if n[1] == "bank"})
-        have = set(nodes)
-        for h in hubs:
+        have = set(node_demand)
+        for h in sorted({n[2:] for n in have if n[1] == "bank"}):
             hub = ("market",) + h
-            nodes.append(hub)
-            demand.append(0)
+            node_demand[hub] = 0
             for m in manufacturers:
                 b = (m, "bank") + h
                 if b not in have:
@@ -194,7 +196,8 @@ def build_model(problem: ComplianceProblem, levers: Levers, conversions: pd.Data
     for k in ("state", "model_year", "group", "weight_class"):
         if k not in columns:
             columns[k] = None
-    return PlanModel(nodes=nodes, demand=np.array(demand, dtype=float), columns=columns,
+    nodes = list(node_demand)
+    return PlanModel(nodes=nodes, demand=np.array([node_demand[n] for n in nodes], dtype=float), columns=columns,
                      side_rows=[(np.array(c, dtype=np.int32), cap) for c, cap in side_rows])
 
 

@@ -105,6 +105,8 @@ def plan(scenario: Scenario | str | Path, levers: Levers | Mapping[str, Any] | N
     values_table = pd.concat(values, ignore_index=True) if values else pd.DataFrame()
     trade_table = pd.concat(trades, ignore_index=True) if trades else None
     planned_scenario = planned(scenario, table, lev)
+    if trade_table is not None and not trade_table.empty:
+        planned_scenario = with_market_trades(planned_scenario, trade_table)
     report("re-running", 0, 1)
     planned_result = run(planned_scenario)
     return PlanResult(
@@ -153,6 +155,33 @@ def planned(scenario: Scenario, table: pd.DataFrame, lev: Levers) -> Scenario:
     out = scenario.with_sales(sales)
     return replace(out, purchase_price=lev.credit_price if buyers else None,
                    purchase_manufacturers=buyers if buyers else None, plan=scenario.plan)
+
+
+def with_market_trades(scenario: Scenario, trades: pd.DataFrame) -> Scenario:
+    """The planned scenario with the market's trades declared (13 CCR §1963.2(e)), each split over the
+    seller's credits of its expiry class, oldest vintage first, as the trades table names them."""
+    problem = build_problem(scenario, compute_obligations(scenario))
+    lots = problem.lots[problem.lots["usable"]].sort_values(["vintage", "lot"], kind="stable")
+    left = lots.set_index("lot")["credits"].to_dict()
+    rows = []
+    next_row = int(scenario.trades["row"].max()) + 1 if len(scenario.trades) else 1
+    for t in trades.itertuples(index=False):
+        need = int(t.credits)
+        held = lots[(lots["manufacturer"] == t.seller) & (lots["origin_state"] == t.state) & (lots["group"] == t.group)
+                    & (lots["credit_type"] == t.credit_type) & (lots["last_use"] == t.last_use)
+                    & (lots["available_from"] <= t.model_year)]
+        for lot in held.itertuples(index=False):
+            take = min(need, left[lot.lot])
+            if take <= 0:
+                continue
+            left[lot.lot] -= take
+            need -= take
+            rows.append({"seller": t.seller, "buyer": t.buyer, "state": t.state, "vintage": int(lot.vintage),
+                         "group": t.group, "credit_type": t.credit_type, "credits_tenths": take,
+                         "model_year": int(t.model_year), "row": next_row})
+            next_row += 1
+    declared = pd.concat([scenario.trades, pd.DataFrame(rows, columns=scenario.trades.columns)], ignore_index=True)
+    return replace(scenario, trades=declared.astype(scenario.trades.dtypes.to_dict()))
 
 
 def _not_met(unmet: pd.DataFrame, conversions: pd.DataFrame, table: pd.DataFrame, problem: ComplianceProblem,
