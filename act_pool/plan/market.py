@@ -6,6 +6,11 @@ which a manufacturer's banked credits may move into another's bank (13 CCR §196
 transferable). Payments between manufacturers at ``credit_price`` cancel in the total cost, so the
 market trades wherever a credit one maker holds is cheaper than a conversion or a purchase by
 another: the credits that would expire unused at one maker cover another's shortfall first.
+
+The joint program is solved relaxed (a linear program: fractional vehicles); its trades are taken
+in whole tenths, rounded down, and each manufacturer's own mixed-integer plan is then solved with
+those trades fixed (:func:`act_pool.plan.model.build_model`'s ``trades``). The joint program of a
+large scenario is big (the bundled default scenario: about 85,000 nodes and 300,000 arcs).
 """
 from __future__ import annotations
 
@@ -18,13 +23,14 @@ TRADE_COLUMNS = ["seller", "buyer", "state", "group", "credit_type", "last_use",
 
 
 def market_trades(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
-    """Trades as rows (``credits`` in integer tenths): at each hub, the sellers' credits are matched
-    to the buyers' in name order (a hub's credits are interchangeable, so any matching is exact)."""
+    """Trades as rows (``credits`` in integer tenths) from the joint program's solution ``x``: at each
+    hub, the sellers' credits are matched to the buyers' in name order (a hub's credits are
+    interchangeable, so any matching is exact)."""
     cols = model.columns
     is_trade = (cols["kind"] == "trade").to_numpy()
     by_hub: dict[tuple, tuple[list, list]] = {}
     for c, flow in zip(cols[is_trade].itertuples(index=False), x[is_trade]):
-        amount = int(round(flow))
+        amount = int(flow + 1e-6)  # whole tenths, rounded down: a seller never sells more than it holds
         if amount <= 0:
             continue
         selling = c.head[0] == "market"

@@ -132,12 +132,20 @@ def with_entry_chains(problem: ComplianceProblem, entries: pd.DataFrame) -> Comp
 
 
 def build_model(problem: ComplianceProblem, levers: Levers, conversions: pd.DataFrame,
-                manufacturers: list[str], market: bool = False) -> PlanModel:
-    """The program of ``manufacturers`` (see the module docstring)."""
+                manufacturers: list[str], market: bool = False, trades: pd.DataFrame | None = None) -> PlanModel:
+    """The program of ``manufacturers`` (see the module docstring).
+
+    ``trades`` (rows of :data:`act_pool.plan.market.TRADE_COLUMNS`) fixes credits moved between
+    manufacturers: they leave the seller's bank and enter the buyer's in the trade's model year.
+    """
     first, last = problem.years.start, problem.years.stop - 1
     entries = conversions.assign(origin_state=conversions["state"], credit_type="ZEV",
                                  available_from=conversions["model_year"])[
         ["manufacturer", "origin_state", "group", "credit_type", "last_use", "available_from"]]
+    if trades is not None and not trades.empty:
+        ends = [trades.rename(columns={who: "manufacturer", "state": "origin_state", "model_year": "available_from"})
+                for who in ("buyer", "seller")]
+        entries = pd.concat([entries] + [e[entries.columns] for e in ends], ignore_index=True)
     if market:
         held = problem.lots[problem.lots["usable"] & (problem.lots["last_use"] >= first)]
         classes = pd.concat([held[["origin_state", "group", "credit_type", "last_use"]],
@@ -179,6 +187,13 @@ def build_model(problem: ComplianceProblem, levers: Levers, conversions: pd.Data
                          "gain": float(c.tenths_per_vehicle), "upper": float(c.limit), "cost": float(c.cost),
                          "integer": True, "counted": False, "manufacturer": m, "state": c.state,
                          "model_year": int(c.model_year), "group": c.group, "weight_class": c.weight_class})
+    if trades is not None:
+        for t in trades.itertuples(index=False):
+            for who, sign in ((t.seller, 1), (t.buyer, -1)):
+                if who in manufacturers:
+                    node = (who, "bank", t.state, t.group, t.credit_type, int(t.last_use), int(t.model_year))
+                    node_demand[node] += sign * int(t.credits)
+                    node_demand[nid(who, SINK)] -= sign * int(t.credits)
     if market and len(manufacturers) > 1:
         have = set(node_demand)
         for h in sorted({n[2:] for n in have if n[1] == "bank"}):
@@ -285,7 +300,10 @@ def solve_model(model: PlanModel, integer: bool = True, duals: bool = False) -> 
     cost = cols["cost"].to_numpy(dtype=float)
     extra: list[tuple[np.ndarray, float]] = []
     floor = 0
-    if counted.any():
+    covered = cols["kind"].eq("purchase").any()  # purchases can meet every deficit: nothing stays unmet
+    if counted.any() and covered:
+        upper[counted] = 0.0
+    elif counted.any():
         x = _run(_load(model, upper, counted.astype(float), False, []), "deficits no lever meets, relaxed")
         if counted.astype(float) @ x > 1e-6:
             x = _run(_load(model, upper, counted.astype(float), integer, []), "deficits no lever meets")

@@ -88,22 +88,24 @@ def plan(scenario: Scenario | str | Path, levers: Levers | Mapping[str, Any] | N
     problem = baseline.problem
     conversions = conversion_candidates(scenario, lev)
     makers = problem.manufacturers
-    groups = [makers] if market else [[m] for m in makers]
-    picked, values, trades, not_met = [], [], [], []
-    for i, group in enumerate(groups):
-        report("planning", i, len(groups))
-        model = build_model(problem, lev, conversions, group, market=market)
+    market_table = None
+    if market:
+        report("market", 0, 1)
+        joint = build_model(problem, lev, conversions, makers, market=True)
+        market_table = market_trades(joint, solve_model(joint, integer=False).x)
+    picked, values, not_met = [], [], []
+    for i, m in enumerate(makers):
+        report("planning", i, len(makers))
+        model = build_model(problem, lev, conversions, [m], trades=market_table)
         best = solve_model(model)
         relaxed = solve_model(model, integer=False, duals=True)
         cols = model.columns.assign(x=best.x)
         picked.append(cols[cols["kind"].isin(["convert", "purchase"]) & (cols["x"] > 0.5)])
         not_met.append(cols[(cols["kind"] == "unmet") & cols["counted"] & (cols["x"] > 1e-6)])
         values.append(credit_values(model, relaxed))
-        if market:
-            trades.append(market_trades(model, best.x))
     table = _plan_table(pd.concat(picked) if picked else pd.DataFrame(), lev)
     values_table = pd.concat(values, ignore_index=True) if values else pd.DataFrame()
-    trade_table = pd.concat(trades, ignore_index=True) if trades else None
+    trade_table = market_table
     planned_scenario = planned(scenario, table, lev)
     if trade_table is not None and not trade_table.empty:
         planned_scenario = with_market_trades(planned_scenario, trade_table)
