@@ -122,7 +122,7 @@ def test_infeasible_levers_exit_zero_and_say_why(tmp_path):
     path = with_plan(write_scenario(tmp_path / "sc", [row("CA", 2025, "tractor", "ICE", 1000)],
                                     model_years=[2025, 2025]), 'zev_cost = { "2b-3" = 20000 }\n')
     out = tmp_path / "out"
-    proc = cli("plan", str(path), "--out", str(out))
+    proc = cli("plan", str(path), "--out", str(out), "--tables-only")
     assert proc.returncode == 0, proc.stderr
     assert "not met: M CA MY2025 tractor 175.0: no ICE vehicle left to convert" in proc.stdout
     assert "purchases are forbidden" in proc.stdout and "remain unmet" in proc.stdout

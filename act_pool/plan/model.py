@@ -18,9 +18,11 @@ cap below 100 % as a side row). The plan adds three kinds of columns to its arc 
 Goals, solved in stages on one HiGHS model: first the fewest deficits left unmet that no lever can
 meet (zero unless conversions are capped and purchases forbidden; with ``allow_open``, deficits
 whose make-up runs past the horizon are not counted), then the least cost in USD. Conversions and
-purchases are integer (a mixed-integer program); arc flows are continuous, which relaxes nothing:
-with whole supplies the network's flows can always be taken in whole tenths, since the credits
-run re-solves them (:mod:`act_pool.plan.result` re-runs every plan).
+purchases are integer (a mixed-integer program, solved to within half a dollar of its bound); the
+credit flows are continuous. With whole supplies a pure network has whole-tenth flows, so this
+relaxes nothing but where a pooling cap below 100 % adds side rows; either way the plan is
+re-run through the ordinary solver (:func:`act_pool.plan.planner.plan`), which settles the flows
+in tenths and checks the result.
 """
 from __future__ import annotations
 
