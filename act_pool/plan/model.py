@@ -27,7 +27,6 @@ in tenths and checks the result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 
 import highspy
 import networkx as nx
@@ -39,7 +38,7 @@ from act_pool.errors import ConservationError, InputError, Problem
 from act_pool.plan.levers import Levers
 from act_pool.rules import clauses
 from act_pool.scenario import Scenario
-from act_pool.solve.network import SINK, UNMET, build_network
+from act_pool.solve.network import SINK, build_network
 from act_pool.solve.problem import ComplianceProblem
 
 CONVERSION_COLUMNS = ["manufacturer", "state", "model_year", "weight_class", "group", "tenths_per_vehicle",
