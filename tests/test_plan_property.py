@@ -33,7 +33,7 @@ def scenarios(draw):
                                          plan=plan)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_planned_rerun_leaves_only_what_no_lever_meets(scenario):
     result = act_pool.plan(scenario)
