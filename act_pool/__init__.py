@@ -12,6 +12,7 @@ from act_pool.errors import ConservationError, InputError, Problem  # noqa: E402
 from act_pool.rules import RuleSet, load_rules  # noqa: E402
 from act_pool.run import Result, run  # noqa: E402
 from act_pool.scenario import Scenario, default_scenario_path, load_scenario, scenario_from_frames  # noqa: E402
+from act_pool.plan import PlanResult, plan  # noqa: E402
 
-__all__ = ["ConservationError", "InputError", "Problem", "Result", "RuleSet", "Scenario", "__version__",
-           "default_scenario_path", "load_rules", "load_scenario", "run", "scenario_from_frames"]
+__all__ = ["ConservationError", "InputError", "PlanResult", "Problem", "Result", "RuleSet", "Scenario", "__version__",
+           "default_scenario_path", "load_rules", "load_scenario", "plan", "run", "scenario_from_frames"]

@@ -30,6 +30,12 @@ examples:
   act-pool rules list
   act-pool rules show act-2025
   act-pool rules diff act-2021 act-2025""",
+    "plan": """writes plan.csv, planned_sales.csv, credit_values.csv, not_met.csv, the planned run's tables,
+summary.json (cost per manufacturer), results.xlsx, figures/ and report.html (with a plan section)
+
+examples:
+  act-pool plan my.toml --out out/plan            # levers from the scenario's [plan] table
+  act-pool plan my.toml --market --out out/market # manufacturers trade with one another first""",
     "validate": """examples:
   act-pool validate scenarios/default/scenario.toml
   act-pool validate plan.xlsx""",
@@ -95,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("book", metavar="BOOK.xlsx", help="the scenario workbook")
     e.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder to write into")
     e.set_defaults(handler=_cmd_export)
+
+    pl = add("plan", "The least-cost conversions of ICE sales to ZEVs and credit purchases that leave nothing unmet.")
+    pl.add_argument("scenario", help="scenario TOML file with a [plan] table")
+    pl.add_argument("--out", default="plan", help="folder for the result files (default: ./plan)")
+    pl.add_argument("--market", action="store_true",
+                    help="let the manufacturers trade with one another at credit_price first")
+    pl.add_argument("--tables-only", action="store_true", help="write the CSV tables and summary.json only")
+    pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    pl.set_defaults(handler=_cmd_plan)
 
     try:
         from act_pool.lcfs.cli import register
@@ -187,6 +202,32 @@ def _cmd_rules_diff(args: argparse.Namespace) -> int:
         print(f"    {b.id}: {pb.display_value() if pb else '(absent)'}" + (f"  [{pb.confidence}]" if pb else ""))
         if pb:
             print(f"    source: {pb.source}")
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from act_pool.plan import plan
+    from act_pool.plan.result import is_result_folder, usd
+    from act_pool.errors import Problem
+
+    if not is_result_folder(Path(args.out)):
+        raise InputError([Problem(args.out, None, "--out", "the folder holds files act-pool did not write "
+                                  "(no act-pool summary.json); choose a new or empty folder")])
+    result = plan(args.scenario, market=args.market, progress=None if args.quiet else ProgressLine())
+    out = result.write(args.out, reports=not args.tables_only)
+    if not args.quiet:
+        by = result.cost_by_manufacturer()
+        print(f"{result.scenario.name}: least-cost plan{' (market)' if args.market else ''}, "
+              f"total {usd(result.cost)} USD in {result.seconds:.1f} s")
+        for r in by[by["cost"] != 0].itertuples(index=False):
+            print(f"  {r.manufacturer}: {r.extra_zev} ZEVs added, {r.credits_bought / 10:.1f} credits bought, "
+                  f"{usd(r.cost)} USD")
+        if result.trades is not None:
+            print(f"  market: {result.trades['credits'].sum() / 10:.1f} credits traded between manufacturers")
+        for r in result.not_met.itertuples(index=False):
+            print(f"  not met: {r.manufacturer} {r.state} MY{r.model_year} {r.group} {r.unmet / 10:.1f}: {r.why}")
+        print(f"  {result.statement()}")
+        print(f"  results written to {out}")
     return 0
 
 

@@ -25,7 +25,7 @@ BANK_COLUMNS = ("manufacturer", "state", "vintage", "group", "credit_type", "cre
 TRADE_COLUMNS = ("seller", "buyer", "state", "vintage", "group", "credit_type", "credits", "model_year")
 RETIREMENT_MODES = ("optimal", "earliest-expiring")
 _SCENARIO_KEYS = {"name", "rules", "sales", "bank", "trades", "purchase", "model_years", "states", "pooling",
-                  "retirement", "overrides", "description"}
+                  "retirement", "overrides", "description", "plan"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class Scenario:
         Who may buy (None: everyone).
     path : Path or None
         The scenario file, when loaded from one.
+    plan : mapping or None
+        The validated ``[plan]`` table (levers of ``act-pool plan``, see :mod:`act_pool.plan.levers`).
     """
 
     name: str
@@ -76,6 +78,7 @@ class Scenario:
     path: Path | None = None
     description: str = ""
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    plan: Mapping[str, Any] | None = None
 
     @property
     def years(self) -> range:
@@ -293,6 +296,9 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     trades = _validate_trades(trade_rows or [], trades_label or "trades", rules, known_states, (first_my, last_my),
                               problems)
     price, buyers = _purchase(doc, label, problems)
+    from act_pool.plan.levers import validate_plan  # the plan package imports this module
+
+    plan = validate_plan(doc.get("plan"), label, known_states, (first_my, last_my), problems)
 
     years = _model_years(doc, label, sales, (first_my, last_my), problems if sales_rows is not None else [])
     states = _states(doc, label, sales, known_states, problems)
@@ -311,7 +317,8 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank, model_years=years,
                     states=tuple(states), pooling=pooling, retirement=retirement, trades=trades,
                     trades_file=trades_label or "trades", purchase_price=price, purchase_manufacturers=buyers,
-                    path=path, description=str(doc.get("description", "")), overrides=dict(overrides or {}))
+                    path=path, description=str(doc.get("description", "")), overrides=dict(overrides or {}),
+                    plan=plan)
 
 
 def _purchase(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> tuple[Decimal | None,

@@ -14,6 +14,8 @@ PUBLIC = [
     ("act_pool", ["load_scenario", "scenario_from_frames", "default_scenario_path", "run", "Result", "Scenario",
                   "load_rules", "RuleSet", "InputError", "Problem", "ConservationError"]),
     ("act_pool.compare", ["compare"]),
+    ("act_pool.plan", ["plan", "PlanResult", "Levers"]),
+    ("act_pool.plan.model", ["build_model", "solve_model", "network_matrix"]),
     ("act_pool.rules.clauses", ["deficit_per_vehicle", "credit_per_vehicle", "nzev_factor", "credit_last_model_year",
                                 "nzev_cap_tenths", "low_volume_allowance_tenths", "tractor_offset_allowance_tenths"]),
     ("act_pool.solve.network", ["build_network"]),
