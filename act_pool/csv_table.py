@@ -117,7 +117,7 @@ def _parse(fh: BinaryIO, width: int, label: str, threads: bool) -> tuple[pa.Tabl
     text = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pa_csv.read_csv(
-            fh,
+            fh, memory_pool=pa.system_memory_pool(),  # returns freed memory to the system at once
             read_options=pa_csv.ReadOptions(use_threads=threads, column_names=names, block_size=MAX_RECORD_BYTES),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
                                               invalid_row_handler=handle),

@@ -19,7 +19,7 @@ from act_pool.files import load_toml
 from act_pool.rules import RuleSet, load_rules
 from act_pool.rules.clauses import credit_last_model_year, state_codes
 from act_pool.tenths import format_tenths
-from act_pool.validation import (BANK_COLUMNS, MAX_WHOLE, SALES_COLUMNS, TRADE_COLUMNS, control_character,
+from act_pool.validation import (BANK_COLUMNS, MAX_WHOLE, SALES_COLUMNS, TRADE_COLUMNS, as_strings, control_character,
                                  printable, text_table, validate_bank, validate_sales, validate_trades)
 
 __all__ = ["BANK_COLUMNS", "MAX_WHOLE", "ORDER_PREFERENCES", "RETIREMENT_MODES", "SALES_COLUMNS", "TRADE_COLUMNS",
@@ -316,9 +316,10 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: TableInput | 
     if problems:
         raise InputError(_unique_problems(problems))
     assert years is not None
-    sales = sales[sales["state"].isin(states) & sales["model_year"].between(*years)].reset_index(drop=True)
-    trades = trades[trades["state"].isin(states)].reset_index(drop=True)
-    return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank.drop(columns=["row"]),
+    sales = as_strings(sales[sales["state"].isin(states) & sales["model_year"].between(*years)].reset_index(drop=True))
+    trades = as_strings(trades[trades["state"].isin(states)].reset_index(drop=True))
+    bank = as_strings(bank.drop(columns=["row"]))
+    return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank,
                     model_years=years, states=tuple(states), pooling=pooling, retirement=retirement,
                     trades=trades, trades_file=trades_label or "trades", purchase_price=price,
                     purchase_manufacturers=buyers, path=path, description=str(doc.get("description", "")),

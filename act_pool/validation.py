@@ -80,9 +80,9 @@ def text_table(data: pd.DataFrame | Sequence[Mapping[str, Any]], columns: Sequen
 
 
 def _as_text(column: pd.Series) -> pd.Categorical:
-    missing = column.isna().to_numpy()
-    text = column.astype(object).to_numpy()
-    return pd.Categorical(["" if m else str(v) for v, m in zip(text, missing)])
+    text = column.astype(str).to_numpy(dtype=object)
+    text[column.isna().to_numpy()] = ""
+    return pd.Categorical(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,10 +125,59 @@ class Report:
 
 @dataclass
 class Column:
-    """One checked column: per row, the parsed value and whether it is valid."""
+    """One checked column: each distinct text parsed once, and the rows' codes into them.
 
-    values: np.ndarray
+    Attributes
+    ----------
+    texts : list of str
+        The distinct texts.
+    parsed : ndarray of object
+        The value of each distinct text (None where it is invalid).
+    codes : ndarray of int
+        Per row, the index of its text.
+    ok : ndarray of bool
+        Per row, whether its value is valid.
+    """
+
+    texts: list[str]
+    parsed: np.ndarray
+    codes: np.ndarray
     ok: np.ndarray
+
+    def text(self, i: int) -> str:
+        """The text of the row at position ``i``."""
+        return self.texts[self.codes[i]]
+
+    def value(self, i: int) -> Any:
+        """The parsed value of the row at position ``i``."""
+        return self.parsed[self.codes[i]]
+
+    def each(self, test: Callable[[Any], bool]) -> np.ndarray:
+        """Per row, ``test`` of its parsed value (evaluated once per distinct text)."""
+        return np.array([test(v) for v in self.parsed], dtype=bool)[self.codes]
+
+    def integers(self, rows: np.ndarray) -> np.ndarray:
+        """The parsed whole numbers of the rows selected by the mask ``rows`` (valid rows only)."""
+        return np.array([0 if v is None else v for v in self.parsed], dtype=np.int64)[self.codes[rows]]
+
+    def objects(self, rows: np.ndarray) -> np.ndarray:
+        """The parsed values of the rows selected by the mask ``rows``."""
+        return self.parsed[self.codes[rows]]
+
+    def strings(self, rows: np.ndarray) -> pd.Categorical:
+        """The texts of the rows selected by the mask ``rows`` (see :func:`as_strings`)."""
+        return pd.Categorical.from_codes(self.codes[rows], categories=pd.Index(self.texts, dtype=object))
+
+    def key(self, rows: np.ndarray, canonical: Callable[[Any], Any]) -> np.ndarray:
+        """Codes (below ``len(parsed) + 1``) of the rows selected by ``rows``, equal exactly where their
+        ``canonical`` values are equal."""
+        keys = pd.factorize(np.array([None if v is None else canonical(v) for v in self.parsed], dtype=object),
+                            use_na_sentinel=False)[0]
+        return keys[self.codes[rows]]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _categories(table: pd.DataFrame, name: str) -> tuple[list[str], np.ndarray]:
@@ -144,24 +193,21 @@ def check_column(table: pd.DataFrame, name: str, report: Report,
     """Check every row of column ``name`` with ``parse`` (text -> (value, problem message or None)).
 
     Text with a control character or longer than :data:`MAX_FIELD_CHARS` is reported as such and
-    not parsed. Rows whose text has a problem are invalid and their value is None.
+    not parsed. Rows whose text has a problem are invalid.
     """
     texts, codes = _categories(table, name)
-    values = np.empty(len(texts), dtype=object)
+    parsed = np.empty(len(texts), dtype=object)
     messages: list[str | None] = []
     for i, text in enumerate(texts):
         message = control_character(text)
         if message is None and len(text) > MAX_FIELD_CHARS:
             message = f"{len(text)} characters, more than the limit of {MAX_FIELD_CHARS}"
         if message is None:
-            values[i], message = parse(text)
+            parsed[i], message = parse(text)
         messages.append(message)
-    bad_value = np.array([m is not None for m in messages], dtype=bool)
-    bad = bad_value[codes]
+    bad = np.array([m is not None for m in messages], dtype=bool)[codes]
     report.add(name, bad, lambda i: str(messages[codes[i]]))
-    row_values = values[codes]
-    row_values[bad] = None
-    return Column(row_values, ~bad)
+    return Column(texts, parsed, codes, ~bad)
 
 
 def choice(allowed: Iterable[str], what: str) -> Callable[[str], tuple[str | None, str | None]]:
@@ -207,13 +253,6 @@ def whole_value(text: str) -> int | None:
         return int(d)
     except (InvalidOperation, ValueError):
         return None
-
-
-def whole(what: str) -> Callable[[str], tuple[int | None, str | None]]:
-    def parse(text: str) -> tuple[int | None, str | None]:
-        value = whole_value(text)
-        return (value, None) if value is not None else (None, f"expected {what}, got {text!r}")
-    return parse
 
 
 def model_year(bounds: tuple[int, int], rules_id: str) -> Callable[[str], tuple[int | None, str | None]]:
@@ -263,28 +302,74 @@ def all_electric_range(text: str) -> tuple[Decimal | None, None]:
     return (d if d > 0 else None), None
 
 
-def duplicates(keys: dict[str, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows repeating an earlier row's key: (mask of the repeats, row number of the first of each row's key)."""
-    if not len(rows):
-        return np.zeros(0, dtype=bool), rows
-    group = pd.DataFrame(keys).groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy()
-    _, first = np.unique(group, return_index=True)
-    first_position = first[group]
-    return first_position != np.arange(len(rows)), rows[first_position]
+def repeats(keys: Sequence[tuple[Column, Callable[[Any], Any]]], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the rows selected by the mask ``rows`` repeat an earlier selected row's key.
+
+    Parameters
+    ----------
+    keys : sequence of (Column, canonical)
+        The key's columns, each with the function giving the value compared (see :meth:`Column.key`).
+    rows : ndarray of bool
+
+    Returns
+    -------
+    repeat : ndarray of bool
+        Per selected row, whether an earlier selected row has the same key.
+    first : ndarray of int
+        Per selected row, the position (among the selected rows) of the first row with its key.
+    """
+    count = int(rows.sum())
+    if not count:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    sizes = [len(column.parsed) + 1 for column, _ in keys]
+    combined = np.zeros(count, dtype=np.int64)
+    exact = float(np.prod(np.array(sizes, dtype=float))) < 2.0**62  # the key as one mixed-radix number
+    for (column, canonical), size in zip(keys, sizes):
+        combined = combined * (size if exact else count) + column.key(rows, canonical)
+        if not exact:  # keep every partial key below count, so that no product overflows
+            combined = pd.factorize(combined)[0]
+    combined = pd.factorize(combined)[0]
+    # factorize numbers the keys in order of first appearance: a row comes first where its code is new
+    first = np.empty(count, dtype=bool)
+    first[0] = True
+    first[1:] = combined[1:] > np.maximum.accumulate(combined)[:-1]
+    return ~first, np.flatnonzero(first)[combined]
 
 
 # --------------------------------------------------------------------------------------------
 # The scenario tables
 # --------------------------------------------------------------------------------------------
 
-def _text_of(table: pd.DataFrame, name: str, i: int) -> str:
-    texts, codes = _categories(table, name)
-    return texts[codes[i]]
+def as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its categorical columns as string columns (each distinct text converted once).
+
+    The validators return text as categorical columns, cheap to filter; a Scenario holds strings, so
+    that sorting and grouping follow the text, not the order of the categories.
+    """
+    out = frame.copy(deep=False)
+    for name in frame.columns:
+        column = frame[name].array
+        if isinstance(column, pd.Categorical):
+            out[name] = pd.array([str(c) for c in column.categories], dtype="str").take(np.asarray(column.codes))
+    return out
+
+
+def _flag_repeats(report: Report, name: str, what: str, ok: np.ndarray,
+                  keys: Sequence[tuple[Column, Callable[[Any], Any]]]) -> np.ndarray:
+    """Report the valid rows repeating an earlier valid row's key in field ``name``; return them as a mask."""
+    repeat, first = repeats(keys, ok)
+    at = np.flatnonzero(ok)
+    dup = np.zeros(len(ok), dtype=bool)
+    dup[at[repeat]] = True
+    first_row = np.zeros(len(ok), dtype=np.int64)
+    first_row[at] = report.rows[at[first]]
+    report.add(name, dup, lambda i: f"duplicate of row {first_row[i]} ({what})")
+    return dup
 
 
 def validate_sales(table: pd.DataFrame, label: str, rules: RuleSet, known_states: list[str],
                    bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
-    """The sales table typed (CONTRACT.md, sales table), or its problems added to ``problems``.
+    """The sales table typed (CONTRACT.md, sales table); its problems are added to ``problems``.
 
     Returns
     -------
@@ -301,47 +386,35 @@ def validate_sales(table: pd.DataFrame, label: str, rules: RuleSet, known_states
     weight_class = check_column(table, "weight_class", report, choice(WEIGHT_CLASS_GROUP, "weight class"))
     powertrain = check_column(table, "powertrain", report, choice(POWERTRAINS, "powertrain"))
     aer = check_column(table, "aer_miles", report, all_electric_range)
-    aer_texts, aer_codes = _categories(table, "aer_miles")
-    nzev = powertrain.values == "NZEV"
-    aer_given = np.array([t != "" for t in aer_texts], dtype=bool)[aer_codes]
-    aer_valid = np.array([v is not None for v in aer.values], dtype=bool)
-    needs_range = nzev & aer.ok & ~aer_valid
+    nzev = powertrain.each(lambda v: v == "NZEV") & powertrain.ok
+    needs_range = nzev & aer.ok & ~aer.each(lambda v: v is not None)
     report.add("aer_miles", needs_range, lambda i: "an NZEV needs its all-electric range in miles (a number > 0), "
-               f"got {_text_of(table, 'aer_miles', i)!r}")
-    not_nzev = ~nzev & aer.ok & aer_given
-    report.add("aer_miles", not_nzev, lambda i: f"expected empty for a {powertrain.values[i] or 'non-NZEV'} row, "
-               f"got {_text_of(table, 'aer_miles', i)!r}")
+               f"got {aer.text(i)!r}")
+    not_nzev = ~nzev & aer.ok & np.array([t != "" for t in aer.texts], dtype=bool)[aer.codes]
+    report.add("aer_miles", not_nzev, lambda i: f"expected empty for a {powertrain.value(i) or 'non-NZEV'} row, "
+               f"got {aer.text(i)!r}")
     vehicles = check_column(table, "vehicles", report, vehicle_count)
     ok = (manufacturer.ok & state.ok & year.ok & weight_class.ok & powertrain.ok & aer.ok & ~needs_range
           & ~not_nzev & vehicles.ok)
-    canonical_aer = pd.factorize(np.array([None if v is None else str(v.normalize()) for v in aer.values[ok]],
-                                          dtype=object), use_na_sentinel=True)[0] if ok.any() else np.zeros(0)
-    keys = {"manufacturer": _codes(table, "manufacturer")[ok], "state": _codes(table, "state")[ok],
-            "model_year": year.values[ok].astype(np.int64), "weight_class": _codes(table, "weight_class")[ok],
-            "powertrain": _codes(table, "powertrain")[ok], "aer_miles": canonical_aer}
-    repeat, first = duplicates(keys, rows[ok])
-    at = np.flatnonzero(ok)
-    dup = np.zeros(len(rows), dtype=bool)
-    dup[at[repeat]] = True
-    first_row = np.zeros(len(rows), dtype=np.int64)
-    first_row[at] = first
-    report.add("vehicles", dup, lambda i: f"duplicate of row {first_row[i]} (same values in every column but vehicles)")
+    keys = [(manufacturer, _same), (state, _same), (year, _same), (weight_class, _same), (powertrain, _same),
+            (aer, Decimal.normalize)]
+    keep = ok & ~_flag_repeats(report, "vehicles", "same values in every column but vehicles", ok, keys)
     problems.extend(report.problems())
-    keep = ok & ~dup
     return pd.DataFrame({
-        "manufacturer": _text_column(table, "manufacturer", keep),
-        "state": _text_column(table, "state", keep),
-        "model_year": year.values[keep].astype(np.int64),
-        "weight_class": _text_column(table, "weight_class", keep),
-        "powertrain": _text_column(table, "powertrain", keep),
-        "aer_miles": aer.values[keep],
-        "vehicles": vehicles.values[keep].astype(np.int64),
+        "manufacturer": manufacturer.strings(keep),
+        "state": state.strings(keep),
+        "model_year": year.integers(keep),
+        "weight_class": weight_class.strings(keep),
+        "powertrain": powertrain.strings(keep),
+        "aer_miles": aer.objects(keep),
+        "vehicles": vehicles.integers(keep),
     }, columns=list(SALES_COLUMNS))
 
 
 def validate_bank(table: pd.DataFrame, label: str, rules: RuleSet, known_states: list[str],
                   bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
-    """The opening bank typed (``credits_tenths`` integer tenths; ``row`` the table row), or its problems."""
+    """The opening bank typed (``credits_tenths`` integer tenths; ``row`` the table row); its problems
+    are added to ``problems``."""
     rows = table[ROW].to_numpy()
     report = Report(label, rows)
     manufacturer = check_column(table, "manufacturer", report, name_text("a manufacturer name"))
@@ -351,25 +424,16 @@ def validate_bank(table: pd.DataFrame, label: str, rules: RuleSet, known_states:
     credit_type = check_column(table, "credit_type", report, choice(CREDIT_TYPES, "credit type"))
     credits = check_column(table, "credits", report, tenths())
     ok = manufacturer.ok & state.ok & vintage.ok & group.ok & credit_type.ok & credits.ok
-    keys = {"manufacturer": _codes(table, "manufacturer")[ok], "state": _codes(table, "state")[ok],
-            "vintage": vintage.values[ok].astype(np.int64), "group": _codes(table, "group")[ok],
-            "credit_type": _codes(table, "credit_type")[ok]}
-    repeat, first = duplicates(keys, rows[ok])
-    at = np.flatnonzero(ok)
-    dup = np.zeros(len(rows), dtype=bool)
-    dup[at[repeat]] = True
-    first_row = np.zeros(len(rows), dtype=np.int64)
-    first_row[at] = first
-    report.add("credits", dup, lambda i: f"duplicate of row {first_row[i]} (same balance listed twice)")
+    keys = [(manufacturer, _same), (state, _same), (vintage, _same), (group, _same), (credit_type, _same)]
+    keep = ok & ~_flag_repeats(report, "credits", "same balance listed twice", ok, keys)
     problems.extend(report.problems())
-    keep = ok & ~dup
     return pd.DataFrame({
-        "manufacturer": _text_column(table, "manufacturer", keep),
-        "state": _text_column(table, "state", keep),
-        "vintage": vintage.values[keep].astype(np.int64),
-        "group": _text_column(table, "group", keep),
-        "credit_type": _text_column(table, "credit_type", keep),
-        "credits_tenths": credits.values[keep].astype(np.int64),
+        "manufacturer": manufacturer.strings(keep),
+        "state": state.strings(keep),
+        "vintage": vintage.integers(keep),
+        "group": group.strings(keep),
+        "credit_type": credit_type.strings(keep),
+        "credits_tenths": credits.integers(keep),
         "row": rows[keep].astype(np.int64),
     })
 
@@ -383,7 +447,9 @@ def validate_trades(table: pd.DataFrame, label: str, rules: RuleSet, known_state
     report = Report(label, rows)
     seller = check_column(table, "seller", report, name_text("a manufacturer name"))
     buyer = check_column(table, "buyer", report, name_text("a manufacturer name"))
-    same = seller.ok & buyer.ok & (seller.values == buyer.values)
+    sellers = np.asarray(seller.texts, dtype=object)[seller.codes]
+    buyers = np.asarray(buyer.texts, dtype=object)[buyer.codes]
+    same = seller.ok & buyer.ok & (sellers == buyers)
     report.add("buyer", same, lambda i: "expected a buyer other than the seller")
     state = check_column(table, "state", report, choice(known_states, "state"))
     vintage = check_column(table, "vintage", report, model_year(bounds, rules.id))
@@ -392,30 +458,20 @@ def validate_trades(table: pd.DataFrame, label: str, rules: RuleSet, known_state
     year = check_column(table, "model_year", report, model_year(bounds, rules.id))
     credits = check_column(table, "credits", report, tenths(positive=True))
     ok = seller.ok & buyer.ok & ~same & state.ok & vintage.ok & group.ok & credit_type.ok & year.ok & credits.ok
-    early = np.zeros(len(rows), dtype=bool)
-    early[ok] = year.values[ok].astype(np.int64) < vintage.values[ok].astype(np.int64)
-    report.add("model_year", early, lambda i: f"a credit of vintage {vintage.values[i]} cannot be transferred in "
-               f"model year {year.values[i]}, before it exists")
+    everything = np.ones(len(rows), dtype=bool)
+    early = ok & (year.integers(everything) < vintage.integers(everything))
+    report.add("model_year", early, lambda i: f"a credit of vintage {vintage.value(i)} cannot be transferred in "
+               f"model year {year.value(i)}, before it exists")
     problems.extend(report.problems())
     keep = ok & ~early
     return pd.DataFrame({
-        "seller": _text_column(table, "seller", keep),
-        "buyer": _text_column(table, "buyer", keep),
-        "state": _text_column(table, "state", keep),
-        "vintage": vintage.values[keep].astype(np.int64),
-        "group": _text_column(table, "group", keep),
-        "credit_type": _text_column(table, "credit_type", keep),
-        "credits_tenths": credits.values[keep].astype(np.int64),
-        "model_year": year.values[keep].astype(np.int64),
+        "seller": seller.strings(keep),
+        "buyer": buyer.strings(keep),
+        "state": state.strings(keep),
+        "vintage": vintage.integers(keep),
+        "group": group.strings(keep),
+        "credit_type": credit_type.strings(keep),
+        "credits_tenths": credits.integers(keep),
+        "model_year": year.integers(keep),
         "row": rows[keep].astype(np.int64),
     })
-
-
-def _codes(table: pd.DataFrame, name: str) -> np.ndarray:
-    return _categories(table, name)[1]
-
-
-def _text_column(table: pd.DataFrame, name: str, keep: np.ndarray) -> pd.Series:
-    """The text of the kept rows of a column, as a string column."""
-    texts, codes = _categories(table, name)
-    return pd.Series(np.asarray(texts, dtype=object)[codes[keep]], dtype="str")
