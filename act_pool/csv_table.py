@@ -64,6 +64,8 @@ def read_csv_table(path: str, label: str, header_ok: Callable[[list[str]], bool]
         if not header_ok(header):
             return None
         start = fh.tell()
+        if not fh.peek(1):  # a header and nothing else
+            return pd.DataFrame({**{name: pd.Categorical([]) for name in header}, ROW: np.empty(0, dtype=np.int64)})
         table, invalid = _parse(fh, len(header), label, threads=True)
         if any(number is None for number, _ in invalid):  # pyarrow numbers rows only when reading serially
             fh.seek(start)

@@ -104,7 +104,7 @@ def load_toml(path: str | Path, label: str, missing: str = "file not found") -> 
     except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem(label, None, None, f"not valid TOML: {exc}")]) from None
     except RecursionError:
-        raise InputError([Problem(label, None, None, "not valid TOML here: values nested more than "
+        raise InputError([Problem(label, None, None, "values nested more than "
                                   f"{MAX_TOML_DEPTH} levels deep")]) from None
     deep = _too_deep(doc)
     if deep is not None:
