@@ -342,6 +342,8 @@ _TEXT_KEYS = {"name": "a name", "rules": "a bundled rule-set id or the path of a
 
 def _check_document(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> None:
     """Types of the text keys, and no control character in any text of the document (keys included)."""
+    if not isinstance(doc.get("name"), str) or not doc.get("name", "").strip():
+        problems.append(Problem(label, None, "name", f"expected a non-empty string, got {_shown(doc.get('name'))}"))
     for key, what in _TEXT_KEYS.items():
         if key in doc and key != "name" and not isinstance(doc[key], str):
             problems.append(Problem(label, None, key, f"expected {what} (text), got {_shown(doc[key])}"))
