@@ -19,8 +19,9 @@ from act_pool.files import load_toml
 from act_pool.rules import RuleSet, load_rules
 from act_pool.rules.clauses import credit_last_model_year, state_codes
 from act_pool.tenths import format_tenths
-from act_pool.validation import (BANK_COLUMNS, MAX_WHOLE, SALES_COLUMNS, TRADE_COLUMNS, as_strings, control_character,
-                                 printable, text_table, validate_bank, validate_sales, validate_trades)
+from act_pool.validation import (BANK_COLUMNS, MAX_WHOLE, SALES_COLUMNS, TRADE_COLUMNS, as_strings,
+                                 control_character, printable, text_table, validate_bank, validate_sales,
+                                 validate_trades)
 
 __all__ = ["BANK_COLUMNS", "MAX_WHOLE", "ORDER_PREFERENCES", "RETIREMENT_MODES", "SALES_COLUMNS", "TRADE_COLUMNS",
            "Scenario", "build_scenario", "default_scenario_path", "load_scenario", "rules_allow_pooling",
@@ -224,7 +225,8 @@ def _check_columns(header: list[str], label: str, columns: tuple[str, ...], prob
             ok = False
     for col in header:
         if col not in columns:
-            problems.append(Problem(label, None, printable(col), f"unknown column; expected columns {', '.join(columns)}"))
+            problems.append(Problem(label, None, printable(col),
+                                    f"unknown column; expected columns {', '.join(columns)}"))
             ok = False
     return ok
 
@@ -477,7 +479,8 @@ def _model_years(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, bounds
                                 f"first <= last, got {_shown(raw)}"))
         return None
     if raw[0] < bounds[0] or raw[1] > bounds[1]:
-        problems.append(Problem(label, None, "model_years", f"expected years within the rule set's {bounds[0]}-{bounds[1]}"))
+        problems.append(Problem(label, None, "model_years",
+                                f"expected years within the rule set's {bounds[0]}-{bounds[1]}"))
         return None
     return int(raw[0]), int(raw[1])
 

@@ -158,7 +158,8 @@ SCENARIO_OPTIONS = {"model_years": [FIRST_SIMULATED_YEAR, LAST_YEAR], "states": 
 
 
 def scenario_name(scale: int) -> str:
-    return f"National synthetic, 11 states, {15 * scale} manufacturers, MY{FIRST_SIMULATED_YEAR}-{LAST_YEAR} (scale {scale})"
+    return (f"National synthetic, 11 states, {15 * scale} manufacturers, MY{FIRST_SIMULATED_YEAR}-{LAST_YEAR} "
+            f"(scale {scale})")
 
 
 def national_scenario(scale: int = 1, seed: int = 2025, retirement: str = "optimal"):

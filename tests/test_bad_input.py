@@ -397,8 +397,8 @@ VALIDATE_SUBSET = {
     "override-list-of-wrong-items", "vehicles-beyond-int64", "sales-duplicate-column",
     "nul-in-manufacturer", "nul-in-scenario-name", "field-of-200000-characters", "toml-nested-thousands-deep",
     "sales-header-without-rows", "sales-row-too-many-fields", "sales-is-a-device", "sales-is-a-list",
-    "sales-is-a-number", "retirement-list-of-tables", "purchase-price-nan", "bank-vintage-is-the-first-simulated-year",
-    "bank-expired-before-the-run",
+    "sales-is-a-number", "retirement-list-of-tables", "purchase-price-nan",
+    "bank-vintage-is-the-first-simulated-year", "bank-expired-before-the-run",
 }
 
 

@@ -135,7 +135,8 @@ RULES_TOML = 'name = "t"\nrules = "mine.toml"\nsales = "sales.csv"\n'
 
 @pytest.mark.parametrize("text, field, phrase", [
     ('id = "mine"\nbased_on = "mine.toml"\n', "based_on", "'based_on' forms a loop: mine.toml -> mine.toml"),
-    ('id = "mine"\nbased_on = "other.toml"\n', "based_on", "'based_on' forms a loop: mine.toml -> other.toml -> mine.toml"),
+    ('id = "mine"\nbased_on = "other.toml"\n', "based_on",
+     "'based_on' forms a loop: mine.toml -> other.toml -> mine.toml"),
     ('id = "mine"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", None, "nested more than"),
     ('id = "mine"\nx = ' + "{a = " * 30 + "1" + "}" * 30 + "\n", "x", "nested more than"),
     ('id = "mine"\nbased_on = "act-2099"\n', "based_on", "unknown rule set 'act-2099'"),
