@@ -21,7 +21,6 @@ from act_pool.files import MAX_TABLE_BYTES, open_input
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    import pyarrow.csv as pa_csv
 
 #: Column of a text table holding each row's number (1-based, the header not counted).
 ROW = "_row"
@@ -89,14 +88,22 @@ def read_csv_table(path: str, label: str, header_ok: Callable[[list[str]], bool]
 
 
 def _read_header(fh: BinaryIO, label: str) -> list[str]:
-    line = fh.readline(MAX_HEADER_BYTES + 1)
-    if len(line) > MAX_HEADER_BYTES:
+    """The stripped column names of the first line (ended by LF, CR LF or CR); ``fh`` is left after it."""
+    head = fh.read(MAX_HEADER_BYTES + 2)
+    ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
+    end = min(ends) if ends else len(head)
+    if end > MAX_HEADER_BYTES:
         raise InputError([Problem(label, None, None, f"header row longer than {MAX_HEADER_BYTES} bytes")])
+    after = end + (2 if head[end:end + 2] == b"\r\n" else 1) if ends else len(head)
+    fh.seek(after)
     try:
-        text = line.decode("utf-8-sig")
+        text = head[:end].decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError([Problem(label, None, None, "not UTF-8 text")]) from None
-    header = [h.strip() for h in next(csv.reader([text]), [])]
+    try:
+        header = [h.strip() for h in next(csv.reader([text]), [])]
+    except csv.Error as exc:
+        raise InputError([Problem(label, None, None, f"header row cannot be read: {exc}")]) from None
     if not any(header):
         raise InputError([Problem(label, None, None, "empty file: expected a header row")])
     return header

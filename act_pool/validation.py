@@ -302,7 +302,8 @@ def all_electric_range(text: str) -> tuple[Decimal | None, None]:
     return (d if d > 0 else None), None
 
 
-def repeats(keys: Sequence[tuple[Column, Callable[[Any], Any]]], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def repeats(keys: Sequence[tuple[Column, Callable[[Any], Any]]],
+            rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of the rows selected by the mask ``rows`` repeat an earlier selected row's key.
 
     Parameters

@@ -197,6 +197,21 @@ def test_problems_of_one_field_are_listed_up_to_a_limit_then_counted(tmp_path):
     assert len([p for p in problems if p.field is None and p.row is not None]) == MAX_LISTED
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_any_line_ending_and_a_byte_order_mark(tmp_path, newline):
+    text = newline.join(["\ufeff" + SALES_HEADER, GOOD_ROW, "", "Maker A,CA,2025,4-5,ICE,,-1", ""])
+    path = scenario(tmp_path)
+    (tmp_path / "sales.csv").write_bytes(text.encode("utf-8"))
+    assert where(problems_of(path)) == [("sales.csv", 3, "vehicles")]
+
+
+def test_text_that_is_not_utf8(tmp_path):
+    path = scenario(tmp_path)
+    (tmp_path / "sales.csv").write_bytes(f"{SALES_HEADER}\nMaker \xe9,CA,2025,4-5,ICE,,1\n".encode("latin-1"))
+    problems = problems_of(path)
+    assert where(problems) == [("sales.csv", None, None)] and problems[0].message == "not UTF-8 text"
+
+
 # ---- values kept exact; duplicates found as the contract defines them ------------------------------
 
 
