@@ -327,7 +327,7 @@ def assert_cli_refuses(proc: subprocess.CompletedProcess, case: Case) -> None:
             continue
         if (case.row is None) == (", row " in ln):
             continue
-        if case.row is not None and f", row {case.row}," not in ln + ",":
+        if case.row is not None and f", row {case.row}," not in ln and f", row {case.row}:" not in ln:
             continue
         if (case.field is None) == ("field '" in ln):
             continue
