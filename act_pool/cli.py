@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from act_pool import __version__
-from act_pool.errors import InputError
+from act_pool.errors import InputError, Problem
 
 EXAMPLES = {
     "run": """writes compliance.csv, ledger.csv, balances.csv, summary.json, results.xlsx, figures/ and report.html
@@ -157,6 +157,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from act_pool.compare import compare, write_compare
     from act_pool.scenario import load_scenario
 
+    repeated = sorted({r for r in args.rules if args.rules.count(r) > 1})
+    if repeated:
+        raise InputError([Problem("command line", None, "--rules", f"rule set {', '.join(repeated)} named more "
+                                  "than once: name each rule set to compare once")])
     table = compare(load_scenario(args.scenario), args.rules or None)
     print(table.to_string(index=False))
     if args.out:

@@ -6,23 +6,27 @@ result is computed or written.
 """
 from __future__ import annotations
 
-import csv
-import tomllib
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from act_pool.csv_table import read_csv_table
 from act_pool.errors import InputError, Problem
+from act_pool.files import load_toml
 from act_pool.rules import RuleSet, load_rules
+from act_pool.rules.clauses import credit_last_model_year, state_codes
 from act_pool.tenths import format_tenths
-from act_pool.rules.clauses import CREDIT_TYPES, GROUPS, POWERTRAINS, WEIGHT_CLASS_GROUP, state_codes
+from act_pool.validation import (BANK_COLUMNS, MAX_WHOLE, SALES_COLUMNS, TRADE_COLUMNS, as_strings,
+                                 control_character, printable, text_table, validate_bank, validate_sales,
+                                 validate_trades)
 
-SALES_COLUMNS = ("manufacturer", "state", "model_year", "weight_class", "powertrain", "aer_miles", "vehicles")
-BANK_COLUMNS = ("manufacturer", "state", "vintage", "group", "credit_type", "credits")
-TRADE_COLUMNS = ("seller", "buyer", "state", "vintage", "group", "credit_type", "credits", "model_year")
+__all__ = ["BANK_COLUMNS", "MAX_WHOLE", "ORDER_PREFERENCES", "RETIREMENT_MODES", "SALES_COLUMNS", "TRADE_COLUMNS",
+           "Scenario", "build_scenario", "default_scenario_path", "load_scenario", "rules_allow_pooling",
+           "scenario_from_frames"]
+
 RETIREMENT_MODES = ("optimal", "earliest-expiring")
 _SCENARIO_KEYS = {"name", "rules", "sales", "bank", "trades", "purchase", "model_years", "states", "pooling",
                   "retirement", "overrides", "description", "plan"}
@@ -133,6 +137,8 @@ def default_scenario_path() -> Path:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file and its tables.
 
+    Every file must be a regular file within the size limits of :mod:`act_pool.files`.
+
     Raises
     ------
     InputError
@@ -144,42 +150,50 @@ def load_scenario(path: str | Path) -> Scenario:
 
         return load_workbook_scenario(path)
     label = str(path)
-    if not path.is_file():
-        raise InputError([Problem(label, None, None, "scenario file not found")])
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(label, None, None, f"not valid TOML: {exc}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(label, None, None, f"cannot read: {exc}")]) from None
+    doc = load_toml(path, label, missing="scenario file not found")
     problems: list[Problem] = []
     for key in ("name", "rules", "sales"):
         if key not in doc:
             problems.append(Problem(label, None, key, "required key is missing"))
     for key in sorted(set(doc) - _SCENARIO_KEYS):
-        problems.append(Problem(label, None, key, f"unknown key; expected one of {sorted(_SCENARIO_KEYS)}"))
+        problems.append(Problem(label, None, printable(key), f"unknown key; expected one of {sorted(_SCENARIO_KEYS)}"))
     if problems:
         raise InputError(problems)
-    sales_rows, sales_label = _table(doc, "sales", path.parent, SALES_COLUMNS, problems, optional=("aer_miles",))
-    bank_rows, bank_label = _table(doc, "bank", path.parent, BANK_COLUMNS, problems)
-    trade_rows, trades_label = _table(doc, "trades", path.parent, TRADE_COLUMNS, problems)
-    return build_scenario(doc, label, sales_rows, sales_label, bank_rows, bank_label, problems, path,
+    sales_rows, sales_label = _table(doc, label, "sales", path.parent, SALES_COLUMNS, problems, optional=("aer_miles",))
+    bank_rows, bank_label = _table(doc, label, "bank", path.parent, BANK_COLUMNS, problems)
+    trade_rows, trades_label = _table(doc, label, "trades", path.parent, TRADE_COLUMNS, problems)
+    return build_scenario(doc, label, sales_rows, sales_label or "sales", bank_rows, bank_label, problems, path,
                           trade_rows=trade_rows, trades_label=trades_label)
 
 
-def _table(doc: Mapping[str, Any], key: str, base: Path, columns: tuple[str, ...], problems: list[Problem],
-           optional: tuple[str, ...] = ()) -> tuple[list[dict] | None, str | None]:
-    """Rows and label of the table the scenario names under ``key`` (None, None where it names none);
+def _table(doc: Mapping[str, Any], label: str, key: str, base: Path, columns: tuple[str, ...],
+           problems: list[Problem], optional: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None, str | None]:
+    """Text table and label of the table the scenario names under ``key`` (None, None where it names none);
     problems reading it are added to ``problems``."""
     if key not in doc:
         return None, None
-    label = str(base / str(doc[key]))
+    name = _file_name(doc, key, label, problems)
+    if name is None:
+        return None, None
+    table_label = str(base / name)
     try:
-        return _read_csv(base / str(doc[key]), label, columns, problems, optional=optional), label
+        return read_csv_table(str(base / name), table_label,
+                              lambda header: _check_columns(header, table_label, columns, problems, optional),
+                              problems), table_label
     except InputError as exc:
         problems.extend(exc.problems)
-        return None, label
+        return None, table_label
+
+
+def _file_name(doc: Mapping[str, Any], key: str, label: str, problems: list[Problem]) -> str | None:
+    """The file name under ``key`` if it is non-empty text (a problem naming the key otherwise)."""
+    value = doc[key]
+    if not isinstance(value, str) or not value.strip():
+        problems.append(Problem(label, None, key, f"expected the name of a CSV file (text), got {_shown(value)}"))
+        return None
+    if control_character(value):
+        return None  # reported with every text of the document (build_scenario)
+    return value
 
 
 def scenario_from_frames(name: str, rules: str | RuleSet, sales: pd.DataFrame, bank: pd.DataFrame | None = None,
@@ -191,29 +205,26 @@ def scenario_from_frames(name: str, rules: str | RuleSet, sales: pd.DataFrame, b
     """
     doc: dict[str, Any] = {"name": name, "rules": rules if isinstance(rules, str) else "<RuleSet>", **options}
     problems: list[Problem] = []
-    sales_rows = _frame_rows(sales, "sales", SALES_COLUMNS, problems, optional=("aer_miles",))
-    bank_rows = _frame_rows(bank, "bank", BANK_COLUMNS, problems) if bank is not None else None
-    trade_rows = _frame_rows(trades, "trades", TRADE_COLUMNS, problems) if trades is not None else None
-    return build_scenario(doc, f"scenario '{name}'", sales_rows, "sales", bank_rows,
+    sales_rows = _frame_table(sales, "sales", SALES_COLUMNS, problems, optional=("aer_miles",))
+    bank_rows = _frame_table(bank, "bank", BANK_COLUMNS, problems) if bank is not None else None
+    trade_rows = _frame_table(trades, "trades", TRADE_COLUMNS, problems) if trades is not None else None
+    return build_scenario(doc, f"scenario '{printable(str(name))}'", sales_rows, "sales", bank_rows,
                           "bank" if bank is not None else None, problems, None,
                           ruleset=rules if isinstance(rules, RuleSet) else None, trade_rows=trade_rows,
                           trades_label="trades" if trades is not None else None)
 
 
-def _frame_rows(frame: pd.DataFrame, label: str, columns: tuple[str, ...], problems: list[Problem],
-                optional: tuple[str, ...] = ()) -> list[dict[str, str]]:
+def _frame_table(frame: pd.DataFrame, label: str, columns: tuple[str, ...], problems: list[Problem],
+                 optional: tuple[str, ...] = ()) -> pd.DataFrame:
     _check_columns([str(c) for c in frame.columns], label, columns, problems, optional)
-    rows = []
-    for rec in frame.to_dict("records"):
-        rows.append({k: "" if v is None or (isinstance(v, float) and v != v) else str(v) for k, v in rec.items()})
-    return rows
+    return text_table(frame, columns)
 
 
 def _check_columns(header: list[str], label: str, columns: tuple[str, ...], problems: list[Problem],
                    optional: tuple[str, ...] = ()) -> bool:
     ok = True
     for col in sorted({c for c in header if header.count(c) > 1}):
-        problems.append(Problem(label, None, col, "column named more than once in the header"))
+        problems.append(Problem(label, None, printable(col), "column named more than once in the header"))
         ok = False
     for col in columns:
         if col not in header and col not in optional:
@@ -221,50 +232,53 @@ def _check_columns(header: list[str], label: str, columns: tuple[str, ...], prob
             ok = False
     for col in header:
         if col not in columns:
-            problems.append(Problem(label, None, col, f"unknown column; expected columns {', '.join(columns)}"))
+            problems.append(Problem(label, None, printable(col),
+                                    f"unknown column; expected columns {', '.join(columns)}"))
             ok = False
     return ok
 
 
-def _read_csv(path: Path, label: str, columns: tuple[str, ...], problems: list[Problem],
-              optional: tuple[str, ...] = ()) -> list[dict[str, str]] | None:
-    if not path.is_file():
-        raise InputError([Problem(label, None, None, "file not found")])
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
-            if not header:
-                raise InputError([Problem(label, None, None, "empty file: expected a header row")])
-            if not _check_columns(header, label, columns, problems, optional):
-                return None
-            rows = []
-            for i, rec in enumerate(reader, start=1):
-                if not any(c.strip() for c in rec):
-                    continue
-                if len(rec) != len(header):
-                    problems.append(Problem(label, i, None, f"{len(rec)} fields, expected {len(header)}"))
-                    continue
-                row = {h: c.strip() for h, c in zip(header, rec)}
-                row["_row"] = str(i)
-                rows.append(row)
-            return rows
-    except UnicodeDecodeError:
-        raise InputError([Problem(label, None, None, "not UTF-8 text")]) from None
+TableInput = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
-def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | None, sales_label: str,
-                   bank_rows: list[dict] | None, bank_label: str | None, problems: list[Problem],
-                   path: Path | None, ruleset: RuleSet | None = None, trade_rows: list[dict] | None = None,
+def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: TableInput | None, sales_label: str,
+                   bank_rows: TableInput | None, bank_label: str | None, problems: list[Problem],
+                   path: Path | None, ruleset: RuleSet | None = None, trade_rows: TableInput | None = None,
                    trades_label: str | None = None) -> Scenario:
-    """Validate the scenario document and its rows; raise every problem or return the scenario."""
+    """Validate the scenario document and its tables; raise every problem or return the scenario.
+
+    Parameters
+    ----------
+    doc : mapping
+        The scenario keys (as in scenario.toml).
+    label : str
+        How the scenario is named in problems (its file).
+    sales_rows, bank_rows, trade_rows : list of rows, DataFrame, or None
+        Each table as rows (mappings of column to text, the row number as text under ``"_row"``), a
+        text table (:func:`act_pool.validation.text_table`) or a DataFrame with the table's columns;
+        None where the scenario has no such table.
+    sales_label, bank_label, trades_label : str
+        How each table is named in problems (e.g. ``plan.xlsx, sheet Sales``).
+    problems : list of Problem
+        Problems found so far (reading the files); every problem is raised at once.
+    path : Path or None
+        The scenario file, against which a rule-set path is resolved.
+    ruleset : RuleSet, optional
+        The rule set to use instead of loading ``doc["rules"]``.
+
+    Raises
+    ------
+    InputError
+    """
+    _check_document(doc, label, problems)
     rules: RuleSet | None = ruleset
-    if rules is None:
+    rules_ref = doc.get("rules")
+    if rules is None and isinstance(rules_ref, str) and rules_ref.strip() and not control_character(rules_ref):
         try:
-            rules = load_rules(str(doc["rules"]), relative_to=path.parent if path else None)
+            rules = load_rules(rules_ref, relative_to=path.parent if path else None)
         except InputError as exc:
             if exc.problems[0].field == "rules":  # neither a bundled id nor a file
-                problems.append(Problem(label, None, "rules", f"unknown rule set '{doc['rules']}': expected a "
+                problems.append(Problem(label, None, "rules", f"unknown rule set '{rules_ref}': expected a "
                                         "bundled rule set (see 'act-pool rules list') or the path of a rule-set file"))
             else:
                 problems.extend(exc.problems)
@@ -272,53 +286,125 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
             missing = sorted(n for n in set(load_rules("act-2021").parameters) - set(rules.parameters)
                              if not n.startswith("states."))
             if missing:
-                problems.append(Problem(str(doc["rules"]), None, "parameter", "rule-set file lacks parameters: "
+                problems.append(Problem(rules_ref, None, "parameter", "rule-set file lacks parameters: "
                                         f"{', '.join(missing)} (or name a bundled rule set in 'based_on')"))
                 rules = None
     overrides = doc.get("overrides", {})
-    if rules is not None and overrides:
-        if not isinstance(overrides, dict):
-            problems.append(Problem(label, None, "overrides", "expected a table of parameter = value"))
-        else:
-            try:
-                rules = rules.with_overrides(overrides, label)
-            except InputError as exc:
-                problems.extend(exc.problems)
-    if not isinstance(doc.get("name"), str) or not doc.get("name", "").strip():
-        problems.append(Problem(label, None, "name", "expected a non-empty string"))
+    if rules is not None and isinstance(overrides, dict) and overrides:
+        try:
+            rules = rules.with_overrides(overrides, label)
+        except InputError as exc:
+            problems.extend(exc.problems)
     if rules is None:
-        raise InputError(problems)
+        raise InputError(_unique_problems(problems))
 
     first_my, last_my = int(rules.value("model_years.first")), int(rules.value("model_years.last"))
     known_states = state_codes(rules)
-    sales = _validate_sales(sales_rows or [], sales_label, rules, known_states, (first_my, last_my), problems)
-    bank = _validate_bank(bank_rows or [], bank_label or "bank", rules, known_states, (first_my, last_my), problems)
-    trades = _validate_trades(trade_rows or [], trades_label or "trades", rules, known_states, (first_my, last_my),
-                              problems)
+    sales = validate_sales(text_table(sales_rows if sales_rows is not None else [], SALES_COLUMNS), sales_label,
+                           rules, known_states, (first_my, last_my), problems)
+    if sales_rows is not None and not _row_count(sales_rows):
+        problems.append(Problem(sales_label, None, None, "no data rows: expected at least one sales row "
+                                "(there is nothing to simulate)"))
+    bank = validate_bank(text_table(bank_rows if bank_rows is not None else [], BANK_COLUMNS), bank_label or "bank",
+                         rules, known_states, (first_my, last_my), problems)
+    trades = validate_trades(text_table(trade_rows if trade_rows is not None else [], TRADE_COLUMNS),
+                             trades_label or "trades", rules, known_states, (first_my, last_my), problems)
     price, buyers = _purchase(doc, label, problems)
     from act_pool.plan.levers import validate_plan  # the plan package imports this module
 
     plan = validate_plan(doc.get("plan"), label, known_states, (first_my, last_my), problems)
 
-    years = _model_years(doc, label, sales, (first_my, last_my), problems if sales_rows is not None else [])
+    years = _model_years(doc, label, sales, (first_my, last_my), problems if _row_count(sales_rows) else [])
     states = _states(doc, label, sales, known_states, problems)
     pooling = doc.get("pooling", rules_allow_pooling(rules))
     if not isinstance(pooling, bool):
-        problems.append(Problem(label, None, "pooling", "expected true or false"))
+        problems.append(Problem(label, None, "pooling", f"expected true or false, got {_shown(pooling)}"))
         pooling = False
+    if years is not None:
+        bank = bank[bank["state"].isin(states)].reset_index(drop=True)
+        _check_opening_bank(bank, bank_label or "bank", rules, years[0], problems)
     retirement = _check_modes(rules, pooling, doc.get("retirement", rules.value("retirement.default")), label,
                               problems)
     if problems:
-        raise InputError(problems)
+        raise InputError(_unique_problems(problems))
     assert years is not None
-    sales = sales[sales["state"].isin(states) & sales["model_year"].between(*years)].reset_index(drop=True)
-    bank = bank[bank["state"].isin(states)].reset_index(drop=True)
-    trades = trades[trades["state"].isin(states)].reset_index(drop=True)
-    return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank, model_years=years,
-                    states=tuple(states), pooling=pooling, retirement=retirement, trades=trades,
-                    trades_file=trades_label or "trades", purchase_price=price, purchase_manufacturers=buyers,
-                    path=path, description=str(doc.get("description", "")), overrides=dict(overrides or {}),
-                    plan=plan)
+    sales = as_strings(sales[sales["state"].isin(states) & sales["model_year"].between(*years)].reset_index(drop=True))
+    trades = as_strings(trades[trades["state"].isin(states)].reset_index(drop=True))
+    bank = as_strings(bank.drop(columns=["row"]))
+    return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank,
+                    model_years=years, states=tuple(states), pooling=pooling, retirement=retirement,
+                    trades=trades, trades_file=trades_label or "trades", purchase_price=price,
+                    purchase_manufacturers=buyers, path=path, description=str(doc.get("description", "")),
+                    overrides=dict(overrides or {}), plan=plan)
+
+
+def _row_count(rows: TableInput | None) -> int:
+    return 0 if rows is None else len(rows)
+
+
+def _unique_problems(problems: list[Problem]) -> list[Problem]:
+    """``problems`` without repeats, in order (a text may be refused both as a path and as text)."""
+    return list(dict.fromkeys(problems))
+
+
+#: Keys of the scenario document that hold text, and what the text is.
+_TEXT_KEYS = {"name": "a name", "rules": "a bundled rule-set id or the path of a rule-set file",
+              "description": "a description"}
+
+
+def _check_document(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> None:
+    """Types of the text keys, and no control character in any text of the document (keys included)."""
+    if not isinstance(doc.get("name"), str) or not doc.get("name", "").strip():
+        problems.append(Problem(label, None, "name", f"expected a non-empty string, got {_shown(doc.get('name'))}"))
+    for key, what in _TEXT_KEYS.items():
+        if key in doc and key != "name" and not isinstance(doc[key], str):
+            problems.append(Problem(label, None, key, f"expected {what} (text), got {_shown(doc[key])}"))
+    if "overrides" in doc and not isinstance(doc["overrides"], dict):
+        problems.append(Problem(label, None, "overrides", "expected a table of parameter = value, "
+                                f"got {_shown(doc['overrides'])}"))
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in doc.items()]
+    while stack:
+        where, value = stack.pop(0)
+        message = control_character(where)
+        if message:
+            problems.append(Problem(label, None, printable(where), f"{message} (in the key)"))
+        elif isinstance(value, str) and control_character(value):
+            problems.append(Problem(label, None, where, control_character(value) or ""))
+        elif isinstance(value, dict):
+            stack.extend((f"{where}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((where, v) for v in value)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: its repr, escaped and cut to 60 characters."""
+    text = printable(repr(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_opening_bank(bank: pd.DataFrame, label: str, rules: RuleSet, first_year: int,
+                        problems: list[Problem]) -> None:
+    """Opening balances must be credits earned before the run and still usable in its first model year.
+
+    A credit of vintage V is earned by the sales of model year V, so the run generates the credits of
+    its own model years; and a credit may be retired through its last model year (13 CCR §1963.2(g),
+    :func:`~act_pool.rules.clauses.credit_last_model_year`), so a balance whose life ended before the
+    run holds nothing to retire.
+    """
+    last_years = {(s, v): credit_last_model_year(rules, s, v)
+                  for s, v in set(zip(bank["state"], bank["vintage"].astype(int)))}
+    for b in bank.itertuples(index=False):
+        vintage = int(b.vintage)
+        if vintage >= first_year:
+            problems.append(Problem(label, int(b.row), "vintage", f"vintage {vintage} is not before the first "
+                                    f"simulated model year {first_year}: an opening balance holds credits earned "
+                                    "before the run (the run generates the credits of its own model years)"))
+            continue
+        last = last_years[(b.state, vintage)]
+        if last < first_year:
+            problems.append(Problem(label, int(b.row), "vintage", f"{b.state} credits of vintage {vintage} are "
+                                    f"usable through model year {last}, before the first simulated model year "
+                                    f"{first_year}: they expired before the run"))
 
 
 def _purchase(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> tuple[Decimal | None,
@@ -331,8 +417,10 @@ def _purchase(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> tu
         problems.append(Problem(label, None, "purchase", "expected a table with 'price' and optional 'manufacturers'"))
         return None, None
     price = raw.get("price")
-    if isinstance(price, bool) or not isinstance(price, (int, Decimal)) or price < 0:
-        problems.append(Problem(label, None, "purchase.price", f"expected a price >= 0 in USD per credit, got {price!r}"))
+    if (isinstance(price, bool) or not isinstance(price, (int, Decimal))
+            or (isinstance(price, Decimal) and not price.is_finite()) or price < 0):
+        problems.append(Problem(label, None, "purchase.price", "expected a price >= 0 in USD per credit, "
+                                f"got {_shown(price)}"))
         price = None
     buyers = raw.get("manufacturers")
     if buyers is not None and (not isinstance(buyers, list) or not all(isinstance(b, str) for b in buyers)):
@@ -369,21 +457,21 @@ def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str,
             problems.append(Problem(label, None, "retirement", f"rule set {rules.id} fixes the retirement order; "
                                     "an explicit order needs a rule set with a flexible order"))
         for pref in retirement:
-            if pref not in known:
-                problems.append(Problem(label, None, "retirement", f"unknown preference {pref!r}; expected some "
-                                        f"of {', '.join(known)}"))
-        aspects = [known[p] for p in retirement if p in known]
+            if not isinstance(pref, str) or pref not in known:
+                problems.append(Problem(label, None, "retirement", f"unknown preference {_shown(pref)}; expected "
+                                        f"some of {', '.join(known)}"))
+        aspects = [known[p] for p in retirement if isinstance(p, str) and p in known]
         for aspect in sorted({a for a in aspects if aspects.count(a) > 1}):
             problems.append(Problem(label, None, "retirement", f"more than one preference for the {aspect}: "
                                     f"choose one of {', '.join(ORDER_PREFERENCES[aspect])}"))
-    elif retirement not in RETIREMENT_MODES:
+    elif not isinstance(retirement, str) or retirement not in RETIREMENT_MODES:
         problems.append(Problem(label, None, "retirement", f"expected one of {', '.join(RETIREMENT_MODES)} or a "
-                                f"list of preferences, got {retirement!r}"))
+                                f"list of preferences, got {_shown(retirement)}"))
     elif retirement == "optimal" and not flexible:
         problems.append(Problem(label, None, "retirement", f"rule set {rules.id} fixes the retirement order; "
                                 "use 'earliest-expiring'"))
     if problems:
-        raise InputError(problems)
+        raise InputError(_unique_problems(problems))
     return retirement
 
 
@@ -397,10 +485,12 @@ def _model_years(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, bounds
         return int(sales["model_year"].min()), int(sales["model_year"].max())
     if (not isinstance(raw, list) or len(raw) != 2 or not all(isinstance(y, int) and not isinstance(y, bool)
                                                               for y in raw) or raw[0] > raw[1]):
-        problems.append(Problem(label, None, "model_years", "expected [first, last], two model years with first <= last"))
+        problems.append(Problem(label, None, "model_years", "expected [first, last], two model years with "
+                                f"first <= last, got {_shown(raw)}"))
         return None
     if raw[0] < bounds[0] or raw[1] > bounds[1]:
-        problems.append(Problem(label, None, "model_years", f"expected years within the rule set's {bounds[0]}-{bounds[1]}"))
+        problems.append(Problem(label, None, "model_years",
+                                f"expected years within the rule set's {bounds[0]}-{bounds[1]}"))
         return None
     return int(raw[0]), int(raw[1])
 
@@ -411,211 +501,17 @@ def _states(doc: Mapping[str, Any], label: str, sales: pd.DataFrame, known: list
     if raw is None:
         return sorted(set(sales["state"])) if not sales.empty else []
     if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
-        problems.append(Problem(label, None, "states", "expected a non-empty list of two-letter state codes"))
+        problems.append(Problem(label, None, "states", "expected a non-empty list of two-letter state codes, "
+                                f"got {_shown(raw)}"))
         return []
     for s in raw:
         if s not in known:
-            problems.append(Problem(label, None, "states", f"unknown state '{s}'; expected one of {', '.join(known)}"))
+            problems.append(Problem(label, None, "states", f"unknown state '{printable(s)}'; expected one of "
+                                    f"{', '.join(known)}"))
     return sorted(set(raw))
-
-
-#: Largest whole number a table field may hold (vehicles, model years): far above any real count, far
-#: below what exact integer arithmetic in numpy (int64) can sum.
-MAX_WHOLE = 10**9
-
-
-def _decimal(text: str) -> Decimal:
-    """A finite decimal of moderate size (exponent checked before any conversion), or InvalidOperation."""
-    d = Decimal(text)
-    if not d.is_finite() or d.adjusted() > 12:
-        raise InvalidOperation
-    return d
-
-
-def _int_field(row: dict, key: str, label: str, problems: list[Problem], what: str) -> int | None:
-    text = row.get(key, "")
-    try:
-        d = _decimal(text)
-        if d != d.to_integral_value() or abs(d) > MAX_WHOLE:
-            raise InvalidOperation
-        return int(d)
-    except (InvalidOperation, ValueError):
-        problems.append(Problem(label, _row(row), key, f"expected {what}, got {text!r}"))
-        return None
-
-
-def _year_field(row: dict, key: str, label: str, problems: list[Problem], bounds: tuple[int, int],
-                rules_id: str) -> int | None:
-    """A model year within the rule set's range, or None (a problem recorded)."""
-    year = _int_field(row, key, label, problems, "an integer model year")
-    if year is not None and not bounds[0] <= year <= bounds[1]:
-        problems.append(Problem(label, _row(row), key, f"model year {year} is outside rule set {rules_id} "
-                                f"({bounds[0]}-{bounds[1]})"))
-        return None
-    return year
-
-
-def _choice(row: dict, key: str, allowed: Iterable[str], label: str, problems: list[Problem],
-            what: str) -> str | None:
-    """The field's text if it is one of ``allowed`` (any non-empty text if None), else None."""
-    text = row.get(key, "")
-    allowed = list(allowed)
-    if text not in allowed:
-        problems.append(Problem(label, _row(row), key, f"unknown {what} {text!r}; expected one of {', '.join(allowed)}"))
-        return None
-    return text
-
-
-def _manufacturer(row: dict, label: str, problems: list[Problem]) -> str | None:
-    if not row.get("manufacturer", ""):
-        problems.append(Problem(label, _row(row), "manufacturer", "expected a manufacturer name"))
-        return None
-    return row["manufacturer"]
-
-
-def _row(row: dict) -> int | None:
-    return int(row["_row"]) if "_row" in row else None
-
-
-def _enumerate(rows: list[dict]) -> Iterable[dict]:
-    for i, row in enumerate(rows, start=1):
-        row.setdefault("_row", str(i))
-        yield row
-
-
-def _unique(key: tuple, row: dict, seen: dict[tuple, int], label: str, field_name: str, what: str,
-            problems: list[Problem]) -> bool:
-    """Record ``key``; a repeated key is a problem naming the earlier row."""
-    if key in seen:
-        problems.append(Problem(label, _row(row), field_name, f"duplicate of row {seen[key]} ({what})"))
-        return False
-    seen[key] = _row(row) or 0
-    return True
-
-
-def _validate_sales(rows: list[dict], label: str, rules: RuleSet, known_states: list[str],
-                    bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
-    out = []
-    seen: dict[tuple, int] = {}
-    for row in _enumerate(rows):
-        fields = (
-            _manufacturer(row, label, problems),
-            _choice(row, "state", known_states, label, problems, "state"),
-            _year_field(row, "model_year", label, problems, bounds, rules.id),
-            _choice(row, "weight_class", WEIGHT_CLASS_GROUP, label, problems, "weight class"),
-            _choice(row, "powertrain", POWERTRAINS, label, problems, "powertrain"),
-        )
-        pt = fields[4]
-        aer_text = row.get("aer_miles", "")
-        aer: Decimal | None = None
-        aer_ok = True
-        if pt == "NZEV":
-            try:
-                aer = _decimal(aer_text)
-                if aer <= 0:
-                    raise InvalidOperation
-            except (InvalidOperation, ValueError):
-                problems.append(Problem(label, _row(row), "aer_miles", "an NZEV needs its all-electric range in "
-                                        f"miles (a number > 0), got {aer_text!r}"))
-                aer_ok = False
-        elif aer_text:
-            problems.append(Problem(label, _row(row), "aer_miles", f"expected empty for a {pt or 'non-NZEV'} row, "
-                                    f"got {aer_text!r}"))
-            aer_ok = False
-        vehicles = _int_field(row, "vehicles", label, problems, "a whole number of vehicles >= 0")
-        if vehicles is not None and vehicles < 0:
-            problems.append(Problem(label, _row(row), "vehicles", f"expected a whole number of vehicles >= 0, "
-                                    f"got {vehicles}"))
-            vehicles = None
-        if any(f is None for f in fields) or vehicles is None or not aer_ok:
-            continue
-        mfr, state, my, wc, _ = fields
-        if not _unique((mfr, state, my, wc, pt, aer), row, seen, label, "vehicles",
-                       "same values in every column but vehicles", problems):
-            continue
-        out.append({"manufacturer": mfr, "state": state, "model_year": my, "weight_class": wc,
-                    "powertrain": pt, "aer_miles": aer, "vehicles": vehicles})
-    frame = pd.DataFrame(out, columns=list(SALES_COLUMNS))
-    return frame.astype({"model_year": "int64", "vehicles": "int64"})
-
-
-def _validate_bank(rows: list[dict], label: str, rules: RuleSet, known_states: list[str],
-                   bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
-    out = []
-    seen: dict[tuple, int] = {}
-    for row in _enumerate(rows):
-        fields = (
-            _manufacturer(row, label, problems),
-            _choice(row, "state", known_states, label, problems, "state"),
-            _year_field(row, "vintage", label, problems, bounds, rules.id),
-            _choice(row, "group", GROUPS, label, problems, "group"),
-            _choice(row, "credit_type", CREDIT_TYPES, label, problems, "credit type"),
-        )
-        tenths = _tenths_field(row, "credits", label, problems)
-        if any(f is None for f in fields) or tenths is None:
-            continue
-        if not _unique(fields, row, seen, label, "credits", "same balance listed twice", problems):
-            continue
-        mfr, state, vintage, group, ctype = fields
-        out.append({"manufacturer": mfr, "state": state, "vintage": vintage, "group": group,
-                    "credit_type": ctype, "credits_tenths": tenths})
-    cols = ["manufacturer", "state", "vintage", "group", "credit_type", "credits_tenths"]
-    return pd.DataFrame(out, columns=cols).astype({"vintage": "int64", "credits_tenths": "int64"})
 
 
 def _empty_trades() -> pd.DataFrame:
     cols = ["seller", "buyer", "state", "vintage", "group", "credit_type", "credits_tenths", "model_year", "row"]
     return pd.DataFrame(columns=cols).astype({"vintage": "int64", "credits_tenths": "int64", "model_year": "int64",
                                               "row": "int64"})
-
-
-def _validate_trades(rows: list[dict], label: str, rules: RuleSet, known_states: list[str],
-                     bounds: tuple[int, int], problems: list[Problem]) -> pd.DataFrame:
-    """Field checks of the trades table; whether the seller holds the credits is checked against the
-    credits generated (:func:`act_pool.solve.problem.apply_trades`)."""
-    out = []
-    for row in _enumerate(rows):
-        seller, buyer = row.get("seller", ""), row.get("buyer", "")
-        ok = True
-        for key, who in (("seller", seller), ("buyer", buyer)):
-            if not who:
-                problems.append(Problem(label, _row(row), key, "expected a manufacturer name"))
-                ok = False
-        if ok and seller == buyer:
-            problems.append(Problem(label, _row(row), "buyer", "expected a buyer other than the seller"))
-            ok = False
-        fields = (
-            _choice(row, "state", known_states, label, problems, "state"),
-            _year_field(row, "vintage", label, problems, bounds, rules.id),
-            _choice(row, "group", GROUPS, label, problems, "group"),
-            _choice(row, "credit_type", CREDIT_TYPES, label, problems, "credit type"),
-            _year_field(row, "model_year", label, problems, bounds, rules.id),
-        )
-        tenths = _tenths_field(row, "credits", label, problems, positive=True)
-        if not ok or any(f is None for f in fields) or tenths is None:
-            continue
-        state, vintage, group, ctype, year = fields
-        if year < vintage:
-            problems.append(Problem(label, _row(row), "model_year", f"a credit of vintage {vintage} cannot be "
-                                    f"transferred in model year {year}, before it exists"))
-            continue
-        out.append({"seller": seller, "buyer": buyer, "state": state, "vintage": vintage, "group": group,
-                    "credit_type": ctype, "credits_tenths": tenths, "model_year": year, "row": _row(row) or 0})
-    if not out:
-        return _empty_trades()
-    return pd.DataFrame(out).astype({"vintage": "int64", "credits_tenths": "int64", "model_year": "int64",
-                                     "row": "int64"})
-
-
-def _tenths_field(row: dict, key: str, label: str, problems: list[Problem], positive: bool = False) -> int | None:
-    """Credits to at most a tenth, as integer tenths (>= 0, or > 0 with ``positive``)."""
-    text = row.get(key, "")
-    try:
-        d = _decimal(text) * 10
-        if d != d.to_integral_value() or d < 0 or (positive and d == 0) or d > MAX_WHOLE * 10:
-            raise InvalidOperation
-        return int(d)
-    except (InvalidOperation, ValueError):
-        bound = "> 0" if positive else ">= 0"
-        problems.append(Problem(label, _row(row), key, f"expected credits {bound} to at most a tenth, got {text!r}"))
-        return None

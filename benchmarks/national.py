@@ -1,11 +1,12 @@
-"""A synthetic national ACT scenario for benchmarks: 11 states, 15 manufacturers, MY2021-2040.
+"""A synthetic national ACT scenario for benchmarks: 11 states, 15 manufacturers, sales of MY2021-2040.
 
 Deterministic (seeded :class:`numpy.random.Generator`) and plausible, so that the solvers do
 realistic work: California sells about 130,000 Class 2b-8 vehicles in MY2024, the other ACT states
 fewer in proportion to their truck markets; ZEV shares grow with the ACT schedule, some
 manufacturers lead it (surplus credits to bank and pool), some lag it (short, so make-up, pooling
 and unmet deficits are exercised); some sell NZEVs (plug-in hybrids with an all-electric range)
-through MY2035; a few hold opening (early-action) balances.
+through MY2035; a few hold opening (early-action) balances of MY2021, so the run simulates
+MY2022-2040 (an opening balance holds credits earned before the first simulated year).
 
 Scale
 -----
@@ -42,6 +43,8 @@ STATE_SIZE = {"CA": 1.00, "OR": 0.12, "WA": 0.19, "NJ": 0.22, "NY": 0.40, "MA": 
 STATE_AMBITION = {"CA": 1.15, "OR": 1.0, "WA": 1.0, "NJ": 0.95, "NY": 0.95, "MA": 0.95, "VT": 0.9,
                   "CO": 0.9, "MD": 0.85, "NM": 0.8, "RI": 0.9}
 FIRST_YEAR, LAST_YEAR = 2021, 2040
+#: First simulated model year: the opening balances are credits of MY2021 (FIRST_YEAR), earned before the run.
+FIRST_SIMULATED_YEAR = FIRST_YEAR + 1
 CA_2024_VEHICLES = 130_000
 MARKET_GROWTH = 0.01  # per year
 WEIGHT_CLASSES = ("2b-3", "4-5", "6-7", "8", "tractor")
@@ -150,12 +153,13 @@ def national_frames(scale: int = 1, seed: int = 2025) -> tuple[pd.DataFrame, pd.
     return sales_df, pd.DataFrame(bank, columns=BANK_COLUMNS)
 
 
-SCENARIO_OPTIONS = {"model_years": [FIRST_YEAR, LAST_YEAR], "states": list(STATES), "pooling": True,
+SCENARIO_OPTIONS = {"model_years": [FIRST_SIMULATED_YEAR, LAST_YEAR], "states": list(STATES), "pooling": True,
                     "retirement": "optimal"}
 
 
 def scenario_name(scale: int) -> str:
-    return f"National synthetic, 11 states, {15 * scale} manufacturers, MY{FIRST_YEAR}-{LAST_YEAR} (scale {scale})"
+    return (f"National synthetic, 11 states, {15 * scale} manufacturers, MY{FIRST_SIMULATED_YEAR}-{LAST_YEAR} "
+            f"(scale {scale})")
 
 
 def national_scenario(scale: int = 1, seed: int = 2025, retirement: str = "optimal"):
@@ -180,7 +184,7 @@ def write_national(folder: str | Path, scale: int = 1, seed: int = 2025) -> Path
             'rules = "act-2025"\n'
             'sales = "sales.csv"\n'
             'bank = "bank.csv"\n'
-            f'model_years = [{FIRST_YEAR}, {LAST_YEAR}]\n'
+            f'model_years = [{FIRST_SIMULATED_YEAR}, {LAST_YEAR}]\n'
             f'states = [{states}]\n'
             'pooling = true\n'
             'retirement = "optimal"\n')

@@ -32,6 +32,8 @@ BANK_HEADER = "manufacturer,state,vintage,group,credit_type,credits"
 GOOD_SALES_ROW = "Maker A,CA,2025,tractor,ICE,,300"
 GOOD_BANK_ROW = "Maker A,CA,2024,tractor,ZEV,10.5"
 BASE_TOML = 'name = "t"\nrules = "act-2025"\nsales = "sales.csv"\n'
+#: Model years a credit earned from a state's first deficit year on may be retired after its vintage.
+LIFE = int(act_pool.load_rules("act-2025").value("credit_life.model_years"))
 BANK_TOML = BASE_TOML + 'bank = "bank.csv"\n'
 
 
@@ -211,6 +213,79 @@ CASES = [
     Case("sales-duplicate-column", BASE_TOML,
          table(SALES_HEADER + ",vehicles", GOOD_SALES_ROW + ",5"), None,
          "sales.csv", None, "vehicles", ""),
+    # ---- issue 13: control characters, in every text of the scenario and its tables ----------------
+    Case("nul-in-manufacturer", BASE_TOML, sales(GOOD_SALES_ROW, "Maker\x00A,CA,2025,4-5,ICE,,10"), None,
+         "sales.csv", 2, "manufacturer", "control character U+0000"),
+    Case("tab-in-manufacturer", BASE_TOML, sales(GOOD_SALES_ROW, "Maker\tA,CA,2025,4-5,ICE,,10"), None,
+         "sales.csv", 2, "manufacturer", "control character U+0009"),
+    Case("escape-in-manufacturer", BASE_TOML, sales("Maker \x1b[31mA,CA,2025,4-5,ICE,,10"), None,
+         "sales.csv", 1, "manufacturer", "control character U+001B"),
+    Case("del-in-state", BASE_TOML, sales(GOOD_SALES_ROW, "Maker A,C\x7fA,2025,4-5,ICE,,10"), None,
+         "sales.csv", 2, "state", "control character U+007F"),
+    Case("c1-control-in-bank-manufacturer", BANK_TOML, sales(GOOD_SALES_ROW),
+         bank(GOOD_BANK_ROW, "Maker\x85A,CA,2024,4-8,ZEV,1"),
+         "bank.csv", 2, "manufacturer", "control character U+0085"),
+    Case("nul-in-scenario-name", 'name = "plan\\u0000"\nrules = "act-2025"\nsales = "sales.csv"\n',
+         sales(GOOD_SALES_ROW), None, "scenario.toml", None, "name", "control character U+0000"),
+    Case("tab-in-description", BASE_TOML + 'description = "a\\tb"\n', sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "description", "control character U+0009"),
+    Case("control-in-states-list", BASE_TOML + 'states = ["C\\u0001A"]\n', sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "states", "control character U+0001"),
+    Case("control-in-override-text", BASE_TOML + '[overrides]\n"rounding.mode" = "x\\u0007"\n',
+         sales(GOOD_SALES_ROW), None, "scenario.toml", None, "overrides.rounding.mode", "control character U+0007"),
+    # ---- issue 13: sizes and shapes --------------------------------------------------------------
+    Case("field-of-200000-characters", BASE_TOML, sales(GOOD_SALES_ROW, "M" * 200_000 + ",CA,2025,4-5,ICE,,10"),
+         None, "sales.csv", 2, "manufacturer", "200000 characters, more than the limit"),
+    Case("toml-nested-thousands-deep", BASE_TOML + "description = " + "[" * 5000 + "]" * 5000 + "\n",
+         sales(GOOD_SALES_ROW), None, "scenario.toml", None, None, "nested more than"),
+    Case("toml-nested-too-deep-to-use", BASE_TOML + "[overrides]\nx = " + "[" * 40 + "]" * 40 + "\n",
+         sales(GOOD_SALES_ROW), None, "scenario.toml", None, "overrides", "nested more than"),
+    Case("sales-header-without-rows", BASE_TOML, sales(), None, "sales.csv", None, None, "no data rows"),
+    Case("sales-row-too-many-fields", BASE_TOML, sales(GOOD_SALES_ROW, "Maker A,CA,2026,4-5,ICE,,10,extra"),
+         None, "sales.csv", 2, None, "8 fields, expected 7"),
+    Case("sales-row-too-few-fields", BASE_TOML, sales("Maker A,CA,2026,4-5", GOOD_SALES_ROW), None,
+         "sales.csv", 1, None, "4 fields, expected 7"),
+    Case("sales-is-a-device", BASE_TOML.replace('"sales.csv"', '"/dev/zero"'), None, None,
+         "/dev/zero", None, None, "expected a regular file"),
+    # ---- issue 13: keys of the wrong type name the scenario file and the key ------------------------
+    Case("sales-is-a-list", BASE_TOML.replace('sales = "sales.csv"', 'sales = ["sales.csv"]'), sales(GOOD_SALES_ROW),
+         None, "scenario.toml", None, "sales", "expected the name of a CSV file"),
+    Case("sales-is-a-number", BASE_TOML.replace('sales = "sales.csv"', "sales = 5"), sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "sales", "expected the name of a CSV file"),
+    Case("bank-is-a-number", BASE_TOML + "bank = 5\n", sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "bank", "expected the name of a CSV file"),
+    Case("trades-is-a-table", BASE_TOML + "trades = {file = 'trades.csv'}\n", sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "trades", "expected the name of a CSV file"),
+    Case("rules-is-a-list", BASE_TOML.replace('rules = "act-2025"', 'rules = ["act-2025"]'), sales(GOOD_SALES_ROW),
+         None, "scenario.toml", None, "rules", "expected a bundled rule-set id or the path of a rule-set file"),
+    Case("name-is-a-number", BASE_TOML.replace('name = "t"', "name = 5"), sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "name", "expected a non-empty string"),
+    Case("model-years-as-text", BASE_TOML + 'model_years = ["2025", "2026"]\n', sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "model_years", "expected [first, last]"),
+    Case("states-as-text", BASE_TOML + 'states = "CA"\n', sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "states", "expected a non-empty list"),
+    Case("pooling-as-text", BASE_TOML + 'pooling = "yes"\n', sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "pooling", "expected true or false"),
+    Case("retirement-as-number", BASE_TOML + "retirement = 5\n", sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "retirement", "got 5"),
+    Case("retirement-list-of-tables", BASE_TOML + "retirement = [{a = 1}]\n", sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "retirement", "unknown preference"),
+    Case("overrides-as-number", BASE_TOML + "overrides = 0\n", sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "overrides", "expected a table"),
+    Case("purchase-price-nan", BASE_TOML + "[purchase]\nprice = nan\n", sales(GOOD_SALES_ROW), None,
+         "scenario.toml", None, "purchase.price", "expected a price >= 0"),
+    # ---- issue 13: opening balances must be earned before the run and still usable in it ------------
+    Case("bank-vintage-is-the-first-simulated-year", BANK_TOML, sales(GOOD_SALES_ROW),
+         bank(GOOD_BANK_ROW, "Maker A,CA,2025,4-8,ZEV,1"),
+         "bank.csv", 2, "vintage", "not before the first simulated model year 2025"),
+    Case("bank-vintage-after-the-first-simulated-year", BANK_TOML, sales(GOOD_SALES_ROW),
+         bank("Maker A,CA,2027,4-8,ZEV,1"),
+         "bank.csv", 1, "vintage", "not before the first simulated model year 2025"),
+    # A CA credit of MY2024 (CA's first deficit year, so not early action) is usable through
+    # 2024 + credit_life.model_years (13 CCR §1963.2(g)); the run starts the year after.
+    Case("bank-expired-before-the-run", BANK_TOML,
+         sales(f"Maker A,CA,{2025 + LIFE},tractor,ICE,,300"), bank("Maker A,CA,2024,4-8,ZEV,1"),
+         "bank.csv", 1, "vintage", f"usable through model year {2024 + LIFE}, before the first simulated"),
 ]
 
 
@@ -252,7 +327,7 @@ def assert_cli_refuses(proc: subprocess.CompletedProcess, case: Case) -> None:
             continue
         if (case.row is None) == (", row " in ln):
             continue
-        if case.row is not None and f", row {case.row}," not in ln + ",":
+        if case.row is not None and f", row {case.row}," not in ln and f", row {case.row}:" not in ln:
             continue
         if (case.field is None) == ("field '" in ln):
             continue
@@ -320,6 +395,10 @@ VALIDATE_SUBSET = {
     "model-year-after-rule-set", "bank-credits-hundredths", "bank-unknown-group", "pooling-under-act-2021",
     "optimal-under-act-2021", "retirement-sideways", "model-years-reversed", "override-nan",
     "override-list-of-wrong-items", "vehicles-beyond-int64", "sales-duplicate-column",
+    "nul-in-manufacturer", "nul-in-scenario-name", "field-of-200000-characters", "toml-nested-thousands-deep",
+    "sales-header-without-rows", "sales-row-too-many-fields", "sales-is-a-device", "sales-is-a-list",
+    "sales-is-a-number", "retirement-list-of-tables", "purchase-price-nan",
+    "bank-vintage-is-the-first-simulated-year", "bank-expired-before-the-run",
 }
 
 

@@ -52,10 +52,16 @@ def test_late_start_early_action_credit_lasts_as_long_as_an_ordinary_one(scenari
     r = act_pool.run(scenario_of(sales, overrides=NO_SMALL, **keys))
     assert comp(r, "CO", 2031, "2b-3")[["deficits", "met", "unmet"]].tolist() == [56, 56, 0]
     assert moves(r, action="expire")[["vintage", "model_year", "credits"]].values.tolist() == [[2026, 2031, 44]]
-    # The fixed-date reading for CO: the credits end with MY2030, before the run starts; 5.6 stay unmet.
-    fixed = act_pool.run(scenario_of(sales, overrides={**NO_SMALL, "credit_life.early_fixed_states": ["CO"]}, **keys))
+    # The fixed-date reading for CO: the credits end with MY2030. Simulating MY2030-2031, all 10.0 expire
+    # after MY2030 (nothing owed then) and CO's MY2031 5.6 stay unmet.
+    fixed_life = {**NO_SMALL, "credit_life.early_fixed_states": ["CO"]}
+    fixed = act_pool.run(scenario_of(sales, overrides=fixed_life, **{**keys, "model_years": [2030, 2031]}))
     assert comp(fixed, "CO", 2031, "2b-3")[["met", "unmet"]].tolist() == [0, 56]
     assert comp(fixed, "CO", 2031, "2b-3")["reason"] == "credits expired"
+    assert moves(fixed, action="expire")[["vintage", "model_year", "credits"]].values.tolist() == [[2026, 2030, 100]]
+    # Starting in MY2031, that balance would be dead on arrival: an input error naming the bank row.
+    with pytest.raises(act_pool.InputError, match="2030"):
+        scenario_of(sales, overrides=fixed_life, **keys)
 
 
 def test_makeup_is_zev_only_under_2021(scenario_of):

@@ -22,6 +22,7 @@ import pandas as pd
 from act_pool.errors import InputError, Problem
 from act_pool.lcfs import calc
 from act_pool.lcfs.fleet import fleet_by_year, fleet_value
+from act_pool.lcfs.limits import MAX_PRICE, out_of_range, price_problem
 from act_pool.lcfs.pool import pool_credits
 from act_pool.rules.model import RuleSet
 
@@ -118,15 +119,17 @@ def calc_handler(args: argparse.Namespace) -> int:
         aam = calc.parse_announcements(args.aam, rules, COMMAND_LINE, "--aam")
     except InputError as exc:
         problems += exc.problems
+    beyond = out_of_range(quantity, year, ci)
+    problems += [Problem(COMMAND_LINE, None, f"--{name}", message) for name, message in beyond.items()]
     if quantity is not None and year is not None:
         problems += [Problem(COMMAND_LINE, None, f"--{p.field}", p.message) for p in
                      calc.check(rules, args.fuel, quantity, args.unit, year, quarter, ci, args.vehicle,
-                                args.feedstock, aam)]
+                                args.feedstock, aam) if p.field not in beyond]
     if problems:
         raise InputError(problems)
     result = calc.calculate(rules, args.fuel, quantity, args.unit, year, quarter, ci, args.vehicle,
                             args.feedstock, aam, source=COMMAND_LINE)
-    print(json.dumps({**result.to_dict(), "aam": [f"{y}Q{q}" for y, q in aam], "rules": rules.id}))
+    print(json.dumps({**result.to_dict(), "aam": [f"{y}Q{q}" for y, q in aam], "rules": rules.id}, allow_nan=False))
     return 0
 
 
@@ -135,17 +138,16 @@ def fleet_handler(args: argparse.Namespace) -> int:
     from act_pool.scenario import default_scenario_path, load_scenario  # the ACT core, loaded on use
 
     rules = _rules(args)
-    path = Path(args.scenario) if args.scenario else Path(default_scenario_path())
-    scenario = load_scenario(path)
     price: Any = args.price
     if price is not None and price not in calc.parameter_keys(rules, "price"):
         problems: list[Problem] = []
         price = _number(args, "price", False, problems)
-        if problems:
+        if problems or price_problem(price) is not None:
             names = ", ".join(calc.parameter_keys(rules, "price"))
-            problems[0] = Problem(COMMAND_LINE, None, "--price",
-                                  f"expected one of {names} or a price in USD/t, got '{args.price}'")
-            raise InputError(problems)
+            raise InputError([Problem(COMMAND_LINE, None, "--price", f"expected one of {names} or a price in "
+                                      f"USD/t between 0 and {MAX_PRICE:g}, got '{args.price}'")])
+    path = Path(args.scenario) if args.scenario else Path(default_scenario_path())
+    scenario = load_scenario(path)
     aam = calc.parse_announcements(args.aam, rules, COMMAND_LINE, "--aam")
     table = fleet_value(scenario.sales, rules, price, announcements=aam, by_manufacturer=args.by_manufacturer,
                         source=f"{path} (sales)")
@@ -216,7 +218,8 @@ def _csv(df: pd.DataFrame) -> str:
 
 
 def _json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+    """Strict JSON: a value that is not a finite number is an internal error, never written as NaN."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_outputs(out: Path, files: Mapping[str, str]) -> None:

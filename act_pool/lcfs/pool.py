@@ -26,7 +26,6 @@ a share of exactly 20 % is within the cap.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,8 +33,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from act_pool.csv_table import ROW, read_csv_table
 from act_pool.errors import InputError, Problem
 from act_pool.lcfs import calc
+from act_pool.lcfs.limits import out_of_range
 from act_pool.rules.model import RuleSet
 
 REQUIRED = ("year", "quarter", "fuel", "quantity", "unit")
@@ -74,15 +75,25 @@ class PoolResult:
 # Reading and validating the volumes table
 # --------------------------------------------------------------------------------------------
 
-def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            rows = [{(k or "").strip(): (v if isinstance(v, str) else "") for k, v in r.items()} for r in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError([Problem(str(path), None, None, f"cannot read the volumes table: {exc}")]) from None
-    return header, rows
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]], list[int]]:
+    """Header, rows (column -> text) and row numbers of a volumes CSV (a regular file within the size
+    limit of :mod:`act_pool.files`); rows with the wrong number of fields are problems."""
+    label = str(path)
+    problems: list[Problem] = []
+    columns: list[str] = []
+
+    def header_ok(header: list[str]) -> bool:
+        columns.extend(header)
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        problems.extend(Problem(label, None, c, "column named more than once in the header") for c in repeated)
+        return not repeated
+
+    table = read_csv_table(label, label, header_ok, problems)
+    if problems or table is None:
+        raise InputError(problems)
+    texts = {c: [str(v) for v in table[c]] for c in columns}
+    rows = [{c: texts[c][i] for c in columns} for i in range(len(table))]
+    return columns, rows, [int(n) for n in table[ROW]]
 
 
 def _text(v: Any) -> str:
@@ -114,7 +125,7 @@ def _whole(s: str) -> int:
 
 
 def validate_volumes(records: Iterable[Mapping[str, Any]], rules: RuleSet, source: str,
-                     header: Sequence[str] | None = None) -> pd.DataFrame:
+                     header: Sequence[str] | None = None, numbers: Sequence[int] | None = None) -> pd.DataFrame:
     """Typed volumes table from raw records, or every problem at once.
 
     Parameters
@@ -123,6 +134,8 @@ def validate_volumes(records: Iterable[Mapping[str, Any]], rules: RuleSet, sourc
         Data rows (column -> text or value); row numbers in messages are 1-based.
     header : sequence of str, optional
         Column names (default: the keys of the first record).
+    numbers : sequence of int, optional
+        Row number of each record in messages (default: 1, 2, ...).
 
     Returns
     -------
@@ -147,7 +160,7 @@ def validate_volumes(records: Iterable[Mapping[str, Any]], rules: RuleSet, sourc
     if not records:
         raise InputError([Problem(source, None, None, "the volumes table has no data rows")])
     out = []
-    for i, rec in enumerate(records, start=1):
+    for i, rec in zip(numbers if numbers is not None else range(1, len(records) + 1), records):
         row, found = _check_row(rules, source, i, rec)
         out.append(row)
         problems += found
@@ -191,6 +204,9 @@ def _check_row(rules: RuleSet, source: str, i: int, rec: Mapping[str, Any]) -> t
     if year is not None and raw["quarter"] == "":
         add("quarter", calc.quarter_required(rules, year)
             or "a quarter (1-4) is required: volumes are reported by quarter")
+    for col, message in out_of_range(float(quantity) if quantity is not None else None, year,
+                                     ci).items():
+        add(col, message)
     if year is not None and fuel and quantity is not None and unit:
         for p in calc.check(rules, fuel, float(quantity), unit, year, quarter, ci, vehicle, feedstock):
             add(p.field, p.message)
@@ -207,8 +223,8 @@ def _check_row(rules: RuleSet, source: str, i: int, rec: Mapping[str, Any]) -> t
 def read_volumes(path: str | Path, rules: RuleSet) -> pd.DataFrame:
     """Read and validate a quarterly volumes CSV (see module docstring); see :func:`validate_volumes`."""
     path = Path(path)
-    header, rows = _read_csv(path)
-    return validate_volumes(rows, rules, str(path), header=header)
+    header, rows, numbers = _read_csv(path)
+    return validate_volumes(rows, rules, str(path), header=header, numbers=numbers)
 
 
 # --------------------------------------------------------------------------------------------

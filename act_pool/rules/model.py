@@ -10,13 +10,13 @@ Numbers are read as :class:`decimal.Decimal`, so ``0.8`` means exactly 4/5.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
 from act_pool.errors import InputError, Problem
+from act_pool.files import load_toml
 
 CONFIDENCE = ("verified", "secondary", "assumed")
 _DATA = Path(__file__).parent / "data"
@@ -209,14 +209,39 @@ def _check_value(p: Parameter, v: Any) -> Any:
     return v
 
 
-def _parse_parameter(raw: dict, file: str) -> Parameter:
+_TEXT_FIELDS = ("name", "unit", "description", "source", "confidence", "note")
+
+
+def _parse_parameter(raw: Any, file: str) -> Parameter:
+    """One ``[[parameter]]`` table, checked for its shape.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and what is malformed.
+    """
+    if not isinstance(raw, dict):
+        raise ValueError(f"{file}: every [[parameter]] must be a table, got {type(raw).__name__}")
     known = {"name", "value", "by_year", "unit", "description", "source", "confidence", "note",
              "allowed", "minimum", "maximum"}
     extra = set(raw) - known
     if extra or "name" not in raw or ("value" in raw) == ("by_year" in raw):
         raise ValueError(f"{file}: parameter {raw.get('name')!r} is malformed (keys {sorted(raw)})")
+    for key in _TEXT_FIELDS:
+        if key in raw and not isinstance(raw[key], str):
+            raise ValueError(f"{file}: parameter {raw['name']!r}: '{key}' must be text")
     if raw.get("confidence", "assumed") not in CONFIDENCE:
         raise ValueError(f"{file}: parameter {raw['name']}: confidence must be one of {CONFIDENCE}")
+    if "by_year" in raw and not (isinstance(raw["by_year"], dict) and raw["by_year"]):
+        raise ValueError(f"{file}: parameter {raw['name']}: 'by_year' must be a table of model year = value")
+    values = list(raw["by_year"].values()) if "by_year" in raw else [raw["value"]]
+    if not all(isinstance(v, _SCALAR_TYPES) for v in values):
+        raise ValueError(f"{file}: parameter {raw['name']}: values must be numbers, text, true/false or lists")
+    for key in ("minimum", "maximum"):
+        if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], (int, Decimal))):
+            raise ValueError(f"{file}: parameter {raw['name']}: '{key}' must be a number")
+    if "allowed" in raw and not isinstance(raw["allowed"], list):
+        raise ValueError(f"{file}: parameter {raw['name']}: 'allowed' must be a list")
     by_year = {_year_key(k): v for k, v in raw["by_year"].items()} if "by_year" in raw else None
     return Parameter(
         name=raw["name"], value=raw.get("value"), by_year=by_year, unit=raw.get("unit", ""),
@@ -225,12 +250,27 @@ def _parse_parameter(raw: dict, file: str) -> Parameter:
         allowed=raw.get("allowed"), minimum=raw.get("minimum"), maximum=raw.get("maximum"))
 
 
-def read_rule_file(path: Path) -> tuple[dict, list[Parameter]]:
-    """Metadata and parameters of one rule-set file (no inheritance resolved)."""
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh, parse_float=Decimal)
-    params = [_parse_parameter(p, path.name) for p in data.pop("parameter", [])]
-    return data, params
+def read_rule_file(path: Path, label: str | None = None) -> tuple[dict, list[Parameter]]:
+    """Metadata and parameters of one rule-set file (no inheritance resolved).
+
+    The file must be a regular file within :data:`act_pool.files.MAX_TOML_BYTES`, nested at most
+    :data:`act_pool.files.MAX_TOML_DEPTH` levels.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or is not valid TOML.
+    ValueError
+        If a parameter is malformed.
+    """
+    data = load_toml(path, label or str(path))
+    raw = data.pop("parameter", [])
+    if not isinstance(raw, list):
+        raise ValueError(f"{path.name}: 'parameter' must be an array of tables ([[parameter]])")
+    for key in ("id", "title", "description", "based_on"):
+        if key in data and not isinstance(data[key], str):
+            raise ValueError(f"{path.name}: '{key}' must be text")
+    return data, [_parse_parameter(p, path.name) for p in raw]
 
 
 def bundled_ids(prefix: str = "") -> list[str]:
@@ -241,29 +281,49 @@ def bundled_ids(prefix: str = "") -> list[str]:
 def load_rules(ref: str | Path, relative_to: Path | None = None) -> RuleSet:
     """Load a bundled rule set by id (``act-2025``) or a rule-set file by path.
 
+    A file's ``based_on`` (a bundled id, or a path relative to the file) is loaded first; a chain
+    of ``based_on`` that comes back to a file already in it is an error.
+
     Raises
     ------
     InputError
-        If the id is unknown or the file cannot be read.
+        If the id is unknown, the file cannot be read, or ``based_on`` forms a loop.
     """
-    ref_s = str(ref)
-    if ref_s in bundled_ids():
-        path = _DATA / f"{ref_s}.toml"
-    else:
-        path = Path(ref_s)
-        if relative_to is not None and not path.is_absolute():
-            path = relative_to / path
-        if not path.suffix == ".toml" or not path.is_file():
-            raise InputError([Problem(ref_s, None, "rules", "unknown rule set: expected one of "
-                                      f"{', '.join(bundled_ids())} or the path of a rule-set TOML file")])
+    return _load_rules(ref, relative_to, ())
+
+
+def _rule_file(ref: str, relative_to: Path | None) -> Path:
+    if ref in bundled_ids():
+        return _DATA / f"{ref}.toml"
+    path = Path(ref)
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if not path.suffix == ".toml" or not path.is_file():
+        raise InputError([Problem(ref, None, "rules", "unknown rule set: expected one of "
+                                  f"{', '.join(bundled_ids())} or the path of a rule-set TOML file")])
+    return path
+
+
+def _load_rules(ref: str | Path, relative_to: Path | None, chain: tuple[Path, ...]) -> RuleSet:
+    path = _rule_file(str(ref), relative_to)
+    here = path.resolve()
+    if here in chain:
+        loop = " -> ".join(p.name for p in (*chain[chain.index(here):], here))
+        raise InputError([Problem(str(chain[-1]), None, "based_on", f"'based_on' forms a loop: {loop}")])
     try:
         meta, params = read_rule_file(path)
-    except (tomllib.TOMLDecodeError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         raise InputError([Problem(str(path.name), None, None, f"cannot read rule set: {exc}")]) from None
     merged: dict[str, Parameter] = {}
     base = meta.get("based_on")
     if base:
-        merged.update(load_rules(base, relative_to=path.parent).parameters)
+        try:
+            merged.update(_load_rules(base, path.parent, (*chain, here)).parameters)
+        except InputError as exc:
+            if exc.problems[0].field != "rules":
+                raise
+            raise InputError([Problem(str(path), None, "based_on", f"unknown rule set '{base}': expected one of "
+                                      f"{', '.join(bundled_ids())} or the path of a rule-set TOML file")]) from None
     for p in params:
         merged[p.name] = p
     return RuleSet(id=meta.get("id", path.stem), title=meta.get("title", ""),

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -10,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from act_pool.errors import InputError
-from act_pool.lcfs.cli import FLEET_FILES, POOL_FILES, register, write_outputs
+from act_pool.lcfs.cli import FLEET_FILES, POOL_FILES, _json, register, write_outputs
+from act_pool.lcfs.limits import LAST_YEAR, MAX_CI, MAX_QUANTITY
 
 from .conftest import sales_table
 
@@ -190,3 +194,107 @@ def test_fleet_bad_price(tmp_path, scenario):
         run("fleet", "--price", "lots", "--out", str(tmp_path / "out"))
     assert problems(exc) == {("command line", None, "--price")}
     assert not (tmp_path / "out").exists()
+
+
+# --- numbers out of range, strict JSON, unreadable volume files (issue 13) -------------------------------
+
+ACT_POOL = shutil.which("act-pool") or str(Path(sys.executable).with_name("act-pool"))
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([ACT_POOL, "lcfs", *argv], capture_output=True, text=True, timeout=120)
+
+
+def assert_refused(proc: subprocess.CompletedProcess, line: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    assert line in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("option, value", [("--quantity", "1e308"), ("--ci", "1e308"), ("--ci", "-1e308"),
+                                           ("--year", "1e18")])
+def test_calc_refuses_numbers_beyond_their_bounds(option, value):
+    args = {"--fuel": "electricity", "--quantity": "1000", "--unit": "kWh", "--year": "2026", "--ci": "0",
+            option: value}
+    argv = [f"{k}={v}" for k, v in args.items()]  # "--ci=-1e308": a value may start with a minus
+    with pytest.raises(InputError) as exc:
+        run("calc", *argv)
+    assert problems(exc) == {("command line", None, option)}
+    assert_refused(cli("calc", *argv), f"command line, field '{option}'")
+
+
+def test_calc_bounds_are_inclusive(capsys):
+    assert run("calc", "--fuel", "electricity", "--quantity", f"{MAX_QUANTITY:g}", "--unit", "kWh",
+               "--year", str(LAST_YEAR), f"--ci={-MAX_CI:g}") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["quantity"], out["year"], out["ci"]) == (MAX_QUANTITY, LAST_YEAR, -MAX_CI)
+
+
+@pytest.mark.parametrize("price", ["nan", "inf", "-1", "1e300"])
+def test_fleet_refuses_a_price_that_is_not_a_finite_amount(tmp_path, scenario, price):
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as exc:
+        run("fleet", f"--price={price}", "--out", str(out))
+    assert problems(exc) == {("command line", None, "--price")}
+    assert not out.exists()
+
+
+def test_fleet_refuses_nan_price_on_the_command_line(tmp_path):
+    out = tmp_path / "out"
+    assert_refused(cli("fleet", "--price", "inf", "--out", str(out)), "command line, field '--price'")
+    assert not out.exists()
+
+
+def test_summary_json_is_strict(tmp_path):
+    # A value that is not a finite number is a defect, never written as NaN (which is not JSON).
+    with pytest.raises(ValueError):
+        write_outputs(tmp_path / "out", {"summary.json": _json({"value_usd": float("nan")})})
+    assert json.loads(_json({"value_usd": 1.5})) == {"value_usd": 1.5}
+
+
+def test_pool_refuses_a_row_with_extra_fields(tmp_path):
+    path = tmp_path / "volumes.csv"
+    path.write_text("year,quarter,fuel,quantity,unit\n2026,1,diesel,10,gal\n2026,2,diesel,10,gal,oops\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        run("pool", str(path))
+    assert problems(exc) == {(str(path), 2, None)}
+    assert exc.value.problems[0].message == "6 fields, expected 5"
+    assert_refused(cli("pool", str(path), "--out", str(tmp_path / "out")), f"{path}, row 2: 6 fields, expected 5")
+    assert not (tmp_path / "out").exists()
+
+
+def test_pool_row_numbers_count_blank_lines(tmp_path):
+    path = tmp_path / "volumes.csv"
+    path.write_text("year,quarter,fuel,quantity,unit\n2026,1,diesel,10,gal\n\n2026,2,kerosene,10,gal\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        run("pool", str(path))
+    assert problems(exc) == {(str(path), 3, "fuel")}
+
+
+@pytest.mark.parametrize("quantity, field", [("1e308", "quantity"), ("1e400", "quantity")])
+def test_pool_refuses_quantities_beyond_the_bound(tmp_path, quantity, field):
+    path = tmp_path / "volumes.csv"
+    path.write_text(f"year,quarter,fuel,quantity,unit\n2026,1,diesel,{quantity},gal\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        run("pool", str(path))
+    assert problems(exc) == {(str(path), 1, field)}
+
+
+def test_pool_refuses_a_named_pipe_without_waiting(tmp_path):
+    pipe = tmp_path / "volumes.csv"
+    os.mkfifo(pipe)  # nobody writes: reading it would wait for ever
+    with pytest.raises(InputError) as exc:
+        run("pool", str(pipe))
+    assert problems(exc) == {(str(pipe), None, None)}
+    assert "pipe, socket or device" in exc.value.problems[0].message
+    assert_refused(cli("pool", str(pipe)), f"{pipe}: is a pipe, socket or device")
+
+
+def test_pool_refuses_an_endless_device():
+    with pytest.raises(InputError) as exc:
+        run("pool", "/dev/zero")
+    assert problems(exc) == {("/dev/zero", None, None)}
+    assert_refused(cli("pool", "/dev/zero"), "/dev/zero: is a pipe, socket or device")
