@@ -47,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
 
     r = add("run", "Run one scenario and write compliance.csv, ledger.csv, balances.csv and summary.json.")
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: the bundled default scenario)")
-    r.add_argument("--out", default="results", help="folder for the result files (default: ./results)")
+    r.add_argument("--out", default="results",
+                   help="folder for the result files (default: ./results); a new folder, an empty one or one "
+                        "act-pool wrote before (files act-pool did not write in it are kept)")
+    r.add_argument("--force", action="store_true",
+                   help="also write into an existing non-empty folder act-pool did not write, beside its files "
+                        "(none of them is deleted or replaced)")
     r.add_argument("--graphml", action="store_true", help="also write the credit network as network.graphml")
     r.add_argument("--tables-only", action="store_true",
                    help="write the CSV tables and summary.json only (no results.xlsx, figures or report.html)")
@@ -58,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("scenario", help="scenario TOML file")
     c.add_argument("--rules", action="append", default=[], metavar="ID",
                    help="rule set to compare (repeatable; default: act-2021, act-2025, act-2025 without pooling)")
-    c.add_argument("--out", help="folder to write compare.csv into")
+    c.add_argument("--out", help="folder to write compare.csv into (the same folder rules as run --out)")
+    c.add_argument("--force", action="store_true",
+                   help="also write into an existing non-empty folder act-pool did not write, beside its files")
     c.set_defaults(handler=_cmd_compare)
 
     ru = add("rules", "List, show and compare the bundled rule sets.")
@@ -86,12 +93,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from act_pool.report.outdir import check_out_dir
+    from act_pool.report.write import write_results
     from act_pool.run import run
     from act_pool.scenario import default_scenario_path, load_scenario
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
+    check_out_dir(args.out, scenario_path=path, force=args.force)  # before the computation: fail fast
     result = run(load_scenario(path), progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
-    out = result.write(args.out, graphml=args.graphml, reports=not args.tables_only)
+    out = write_results(result, Path(args.out), graphml=args.graphml, reports=not args.tables_only,
+                        force=args.force)
     if not args.quiet:
         s = result.summary()
         t = s["totals"]
@@ -120,12 +131,15 @@ class ProgressLine:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from act_pool.compare import compare, write_compare
+    from act_pool.report.outdir import check_out_dir
     from act_pool.scenario import load_scenario
 
+    if args.out:
+        check_out_dir(args.out, scenario_path=args.scenario, force=args.force)  # before the computation
     table = compare(load_scenario(args.scenario), args.rules or None)
     print(table.to_string(index=False))
     if args.out:
-        print(f"written to {write_compare(table, Path(args.out))}")
+        print(f"written to {write_compare(table, Path(args.out), scenario_path=args.scenario, force=args.force)}")
     return 0
 
 

@@ -1,13 +1,11 @@
-"""Writing result files atomically: all of them or none."""
+"""Writing result files: all of them or none, into a result folder (see :mod:`act_pool.report.outdir`)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from act_pool.report.outdir import publish_results
 from act_pool.report.tables import TENTHS_COLUMNS, tenths_to_text
 
 if TYPE_CHECKING:
@@ -17,40 +15,32 @@ RESULT_FILES = ("compliance.csv", "ledger.csv", "balances.csv", "summary.json")
 REPORT_FILES = ("results.xlsx", "report.html", "figures/")
 
 
-def write_results(result: "Result", out_dir: Path, graphml: bool = False, reports: bool = True) -> Path:
+def write_results(result: "Result", out_dir: Path, graphml: bool = False, reports: bool = True,
+                  force: bool = False) -> Path:
     """Write compliance.csv, ledger.csv, balances.csv and summary.json into ``out_dir``; with
     ``reports``, also results.xlsx, the figures (figures/*.png and *.svg) and report.html; with
     ``graphml``, the credit network (network.graphml).
 
-    Files are first written to a temporary folder beside ``out_dir`` and moved in only when all
-    are complete, so a failure leaves ``out_dir`` as it was. Output is byte-identical for the same
-    scenario (sorted rows, no timestamps, ``\\n`` line ends).
+    The folder follows the result-folder rules of :func:`act_pool.report.outdir.publish_results`:
+    the new files replace the old results in one atomic step, files act-pool did not write are
+    kept, an existing non-empty folder without act-pool's marker is refused unless ``force``
+    (:class:`~act_pool.errors.InputError`). Output is byte-identical for the same scenario
+    (sorted rows, no timestamps, ``\\n`` line ends).
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        write_into(result, tmp)
+    def fill(folder: Path) -> None:
+        write_into(result, folder)
         if reports:
-            write_reports(result, tmp)
+            write_reports(result, folder)
         if graphml:
             from act_pool.solve.network import write_graphml
 
-            write_graphml(result.network, str(tmp / "network.graphml"))
-        if not out_dir.exists():
-            os.rename(tmp, out_dir)
-        else:
-            for name in sorted(os.listdir(tmp)):
-                if (out_dir / name).is_dir():
-                    shutil.rmtree(out_dir / name)
-                os.replace(tmp / name, out_dir / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+            write_graphml(result.network, str(folder / "network.graphml"))
+
+    return publish_results(out_dir, fill, scenario_path=result.scenario.path, force=force)
 
 
 def write_into(result: "Result", folder: Path) -> None:
-    """Write every result file into an existing folder (no atomicity)."""
+    """Write the CSV tables and summary.json into an existing folder (no atomicity)."""
     ledger = result.ledger.drop(columns=["lot"])
     tables = {
         "compliance.csv": tenths_to_text(result.compliance, TENTHS_COLUMNS["compliance"]),
@@ -65,11 +55,13 @@ def write_into(result: "Result", folder: Path) -> None:
 
 
 def write_reports(result: "Result", folder: Path) -> None:
-    """results.xlsx, figures/ and report.html (the page embeds the figures just written)."""
-    from act_pool.report.excel import write_excel
+    """results.xlsx, figures/ and report.html into an existing folder (no atomicity); the page
+    embeds the SVG figures just written, so each figure is drawn once per format."""
+    from act_pool.report.excel import workbook_bytes
     from act_pool.report.figures import save_figures
-    from act_pool.report.html import figure_files, write_html
+    from act_pool.report.html import figure_files, render_html
 
-    write_excel(result, folder / "results.xlsx")
+    (folder / "results.xlsx").write_bytes(workbook_bytes(result))
     paths = save_figures(result, folder / "figures")
-    write_html(result, folder / "report.html", figures=figure_files(paths))
+    (folder / "report.html").write_text(render_html(result, figures=figure_files(paths)), encoding="utf-8",
+                                        newline="\n")
