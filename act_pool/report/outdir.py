@@ -67,6 +67,11 @@ def read_marker(folder: Path) -> set[str] | None:
     return {f for f in files if isinstance(f, str)}
 
 
+def _is_empty(folder: Path) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
+
+
 def _contains(folder: Path, other: Path) -> bool:
     """True when ``other`` is ``folder`` or lies inside it."""
     return other == folder or folder in other.parents
@@ -123,7 +128,7 @@ def check_out_dir(path: str | Path, scenario_path: str | Path | None = None, for
             raise _refuse(given, "is a mount point; name a folder inside it")
         if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
             raise _refuse(given, "is not writable")
-        if not force and read_marker(folder) is None and any(os.scandir(folder)):
+        if not force and read_marker(folder) is None and not _is_empty(folder):
             raise _refuse(given, "is a folder that act-pool did not write and it is not empty; name a new or empty "
                                  "folder, or add --force to write the results beside its files (none of them is "
                                  "deleted or replaced)")
@@ -156,7 +161,7 @@ def _carry_foreign(old: Path, new: Path, ours: set[str]) -> None:
                 continue
             st = os.lstat(src)
             if stat.S_ISDIR(st.st_mode):
-                if not any(os.scandir(src)):
+                if _is_empty(src):
                     make_parents(rel_root / name)
                 continue
             if os.path.lexists(dst):
