@@ -285,7 +285,7 @@ def test_killing_a_run_while_it_writes_leaves_the_old_or_the_new_set(tmp_path):
         """Start a run; return it, when it started writing (its new folder appeared) and when it began."""
         began = time.monotonic()
         proc = subprocess.Popen([ACT_POOL, "run", str(scenarios[name]), "--out", str(out), "--quiet"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         known = set(_staging(parent, "out"))
         while proc.poll() is None and not set(_staging(parent, "out")) - known:
             time.sleep(0.001)
@@ -293,11 +293,11 @@ def test_killing_a_run_while_it_writes_leaves_the_old_or_the_new_set(tmp_path):
 
     # the length of the write phase, from one uninterrupted run
     proc, writing, _ = start("B")
-    assert proc.wait() == 0, proc.stderr.read()
+    assert proc.wait() == 0
     write_phase = time.monotonic() - writing
     assert _complete_set(out, sets, foreign) == "B"
 
-    points = 12
+    points = 10
     killed_mid_write = outcomes = 0
     for k in range(points):
         current = _complete_set(out, sets, foreign)
@@ -309,8 +309,7 @@ def test_killing_a_run_while_it_writes_leaves_the_old_or_the_new_set(tmp_path):
             if proc.wait() == -signal.SIGKILL and _complete_set(out, sets, foreign) == current:
                 killed_mid_write += 1
         else:
-            assert proc.returncode == 0, proc.stderr.read()
-        proc.stderr.close()
+            assert proc.returncode == 0
         outcomes += 1
         _complete_set(out, sets, foreign)
     assert outcomes == points and killed_mid_write >= 1
