@@ -371,3 +371,21 @@ def test_scenario_text_that_looks_like_a_formula_is_a_string_cell(tmp_path):
     result.write(tmp_path / "out", reports=False)
     compliance = pd.read_csv(tmp_path / "out" / "compliance.csv", dtype=str, keep_default_na=False)
     assert sorted(set(compliance["manufacturer"])) == sorted(FORMULA_TEXTS)
+
+
+def test_reports_are_the_same_bytes_drawn_in_one_process_or_two(tmp_path, tiny, monkeypatch):
+    """The figures drawn in a second process (when a CPU is spare) equal those drawn in this one,
+    and so does every other report file."""
+    from act_pool.report import write as write_module
+
+    folders = {}
+    for spare in (False, True):
+        monkeypatch.setattr(write_module, "spare_cpu", lambda s=spare: s)
+        folders[spare] = tmp_path / f"spare-{spare}"
+        folders[spare].mkdir()
+        write_module.write_reports(tiny, folders[spare])
+    files = sorted(p.relative_to(folders[False]) for p in folders[False].rglob("*") if p.is_file())
+    assert len(files) == 2 + 2 * len(FIGURES)
+    assert files == sorted(p.relative_to(folders[True]) for p in folders[True].rglob("*") if p.is_file())
+    for rel in files:
+        assert (folders[False] / rel).read_bytes() == (folders[True] / rel).read_bytes(), rel
