@@ -22,6 +22,7 @@ PUBLIC = [
     ("act_pool.report.figures", ["PlotAccessor", "save_figures"]),
     ("act_pool.report.excel", ["write_excel"]),
     ("act_pool.report.html", ["write_html"]),
+    ("act_pool.report.outdir", ["check_out_dir", "publish_results"]),
     ("act_pool.lcfs", None),
 ]
 OUT = Path(__file__).resolve().parent / "api.md"
