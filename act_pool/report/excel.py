@@ -129,6 +129,15 @@ def summary_rows(result: "Result") -> list[dict[str, Any]]:
     return rows
 
 
+def _column_values(column: pd.Series) -> list[Any]:
+    """A column's cells as :func:`_cell_value` gives them; plain numpy columns converted at once."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biu":
+        return column.tolist()
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        return [None if v != v else v for v in column.tolist()]
+    return [_cell_value(v) for v in column.tolist()]
+
+
 def _write_cell(ws: "Worksheet", i: int, j: int, v: Any, credit: Any) -> None:
     """One cell: text always as a string cell (never a formula), numbers as numbers (``credit``
     format where given), booleans as booleans, None as nothing."""
@@ -147,29 +156,34 @@ def _write_sheet(wb: "Workbook", styles: dict[str, "Format"], title: str, frame:
     """One sheet: bold frozen header with a filter, fitted widths, ``0.0`` for credits.
 
     ``credit_rows`` (boolean, aligned with ``frame``) limits the credit format to some rows (the
-    summary's ``value`` column holds credits only where the unit is credits).
+    summary's ``value`` column holds credits only where the unit is credits). Cells are written
+    column by column, so each column's kind of cell is chosen once.
     """
     ws = wb.add_worksheet(title)
     header_format, credit_format = styles["header"], styles["credit"]
-    columns = [str(c) for c in frame.columns]
-    formats = [CREDIT_FORMAT if c in credit_columns else None for c in columns]
-    widths = [len(c) + 3 for c in columns]  # room for the filter button
-    records = [[_cell_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    rowflags = list(credit_rows) if credit_rows is not None else [True] * len(records)
-    for j, c in enumerate(columns):
-        ws.write_string(0, j, c, header_format)
-    for i, (row, flag) in enumerate(zip(records, rowflags, strict=True), start=1):
-        for j, v in enumerate(row):
-            numeric = formats[j] if flag else None
-            w = _text_width(v, numeric)
-            if w > widths[j]:
-                widths[j] = w
-            _write_cell(ws, i, j, v, credit_format if numeric else None)
-    for j, w in enumerate(widths):
-        ws.set_column(j, j, min(w + 2, MAX_WIDTH))
+    flags = [bool(f) for f in credit_rows] if credit_rows is not None else None
+    for j, name in enumerate(frame.columns):
+        column = frame.iloc[:, j]
+        values = _column_values(column)
+        credit = str(name) in credit_columns
+        ws.write_string(0, j, str(name), header_format)
+        width = len(str(name)) + 3  # room for the filter button
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf" and flags is None:
+            fmt = credit_format if credit else None
+            for i, v in enumerate(values, start=1):
+                if v is not None:
+                    ws.write_number(i, j, v, fmt)
+            shown = (f"{v:.1f}" if credit and isinstance(v, float) else str(v) for v in values if v is not None)
+            width = max(width, max(map(len, shown), default=0))
+        else:
+            for i, v in enumerate(values, start=1):
+                numeric = credit and (flags is None or flags[i - 1])
+                width = max(width, _text_width(v, CREDIT_FORMAT if numeric else None))
+                _write_cell(ws, i, j, v, credit_format if numeric else None)
+        ws.set_column(j, j, min(width + 2, MAX_WIDTH))
     ws.freeze_panes(1, 0)
-    if columns:
-        ws.autofilter(0, 0, len(records), len(columns) - 1)
+    if len(frame.columns):
+        ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
 
 
 def workbook_bytes(result: "Result") -> bytes:
