@@ -12,9 +12,13 @@ import textwrap
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from act_pool import __version__
 from act_pool.errors import InputError
+
+if TYPE_CHECKING:
+    from act_pool.scenario import Scenario
 
 EXAMPLES = {
     "run": """writes compliance.csv, ledger.csv, balances.csv, summary.json, results.xlsx, figures/ and report.html
@@ -93,14 +97,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from act_pool.report.outdir import check_out_dir
     from act_pool.report.write import write_results
     from act_pool.run import run
-    from act_pool.scenario import default_scenario_path, load_scenario
+    from act_pool.scenario import default_scenario_path
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
-    check_out_dir(args.out, scenario_path=path, force=args.force)  # before the computation: fail fast
-    result = run(load_scenario(path), progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
+    scenario = _load_checking_out(path, args.out, args.force)
+    result = run(scenario, progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
     out = write_results(result, Path(args.out), graphml=args.graphml, reports=not args.tables_only,
                         force=args.force)
     if not args.quiet:
@@ -113,6 +116,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"  {len(s['assumptions'])} assumptions in force (see summary.json)")
         print(f"  results written to {out}")
     return 0
+
+
+def _load_checking_out(path: Path, out: str | None, force: bool) -> "Scenario":
+    """Load the scenario and check the ``--out`` folder (when given) before anything is computed,
+    reporting the problems of both at once (:class:`InputError`)."""
+    from act_pool.report.outdir import check_out_dir
+    from act_pool.scenario import load_scenario
+
+    problems = []
+    if out is not None:
+        try:
+            check_out_dir(out, scenario_path=path, force=force)
+        except InputError as exc:
+            problems = exc.problems
+    try:
+        scenario = load_scenario(path)
+    except InputError as exc:
+        raise InputError(exc.problems + problems) from None
+    if problems:
+        raise InputError(problems)
+    return scenario
 
 
 class ProgressLine:
@@ -131,12 +155,8 @@ class ProgressLine:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from act_pool.compare import compare, write_compare
-    from act_pool.report.outdir import check_out_dir
-    from act_pool.scenario import load_scenario
 
-    if args.out:
-        check_out_dir(args.out, scenario_path=args.scenario, force=args.force)  # before the computation
-    table = compare(load_scenario(args.scenario), args.rules or None)
+    table = compare(_load_checking_out(Path(args.scenario), args.out, args.force), args.rules or None)
     print(table.to_string(index=False))
     if args.out:
         print(f"written to {write_compare(table, Path(args.out), scenario_path=args.scenario, force=args.force)}")
