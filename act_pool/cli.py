@@ -26,7 +26,11 @@ EXAMPLES = {
 examples:
   act-pool run                                   # the bundled default scenario, into ./results
   act-pool run scenarios/pooling/scenario.toml --out out/pooling
-  act-pool run my.toml --tables-only --quiet     # CSV and JSON only, no output on success""",
+  act-pool run my.toml --tables-only --quiet     # CSV and JSON only, no output on success
+  act-pool run my.toml --out shared --force      # beside files act-pool did not write (none is touched)
+
+act-pool never deletes or overwrites a file it did not write: a result folder carries a marker,
+.act-pool.json, listing the files act-pool wrote; a rerun replaces those in one step and keeps the rest.""",
     "compare": """examples:
   act-pool compare scenarios/default/scenario.toml
   act-pool compare my.toml --rules act-2021 --rules act-2025 --out out/compare""",
