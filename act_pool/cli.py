@@ -12,9 +12,13 @@ import textwrap
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from act_pool import __version__
 from act_pool.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from act_pool.scenario import Scenario
 
 EXAMPLES = {
     "run": """writes compliance.csv, ledger.csv, balances.csv, summary.json, results.xlsx, figures/ and report.html
@@ -22,7 +26,11 @@ EXAMPLES = {
 examples:
   act-pool run                                   # the bundled default scenario, into ./results
   act-pool run scenarios/pooling/scenario.toml --out out/pooling
-  act-pool run my.toml --tables-only --quiet     # CSV and JSON only, no output on success""",
+  act-pool run my.toml --tables-only --quiet     # CSV and JSON only, no output on success
+  act-pool run my.toml --out shared --force      # beside files act-pool did not write (none is touched)
+
+act-pool never deletes or overwrites a file it did not write: a result folder carries a marker,
+.act-pool.json, listing the files act-pool wrote; a rerun replaces those in one step and keeps the rest.""",
     "compare": """examples:
   act-pool compare scenarios/default/scenario.toml
   act-pool compare my.toml --rules act-2021 --rules act-2025 --out out/compare""",
@@ -62,7 +70,12 @@ def _parser() -> argparse.ArgumentParser:
 
     r = add("run", "Run one scenario and write compliance.csv, ledger.csv, balances.csv and summary.json.")
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: the bundled default scenario)")
-    r.add_argument("--out", default="results", help="folder for the result files (default: ./results)")
+    r.add_argument("--out", default="results",
+                   help="folder for the result files (default: ./results); a new folder, an empty one or one "
+                        "act-pool wrote before (files act-pool did not write in it are kept)")
+    r.add_argument("--force", action="store_true",
+                   help="also write into an existing non-empty folder act-pool did not write, beside its files "
+                        "(none of them is deleted or replaced)")
     r.add_argument("--graphml", action="store_true", help="also write the credit network as network.graphml")
     r.add_argument("--tables-only", action="store_true",
                    help="write the CSV tables and summary.json only (no results.xlsx, figures or report.html)")
@@ -73,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("scenario", help="scenario TOML file")
     c.add_argument("--rules", action="append", default=[], metavar="ID",
                    help="rule set to compare (repeatable; default: act-2021, act-2025, act-2025 without pooling)")
-    c.add_argument("--out", help="folder to write compare.csv into")
+    c.add_argument("--out", help="folder to write compare.csv into (the same folder rules as run --out)")
+    c.add_argument("--force", action="store_true",
+                   help="also write into an existing non-empty folder act-pool did not write, beside its files")
     c.set_defaults(handler=_cmd_compare)
 
     ru = add("rules", "List, show and compare the bundled rule sets.")
@@ -121,12 +136,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from act_pool.report.write import write_results
     from act_pool.run import run
-    from act_pool.scenario import default_scenario_path, load_scenario
+    from act_pool.scenario import default_scenario_path
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
-    result = run(load_scenario(path), progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
-    out = result.write(args.out, graphml=args.graphml, reports=not args.tables_only)
+    scenario = _load_checking_out(path, args.out, args.force)
+    result = run(scenario, progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
+    out = write_results(result, Path(args.out), graphml=args.graphml, reports=not args.tables_only,
+                        force=args.force)
     if not args.quiet:
         s = result.summary()
         t = s["totals"]
@@ -137,6 +155,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"  {len(s['assumptions'])} assumptions in force (see summary.json)")
         print(f"  results written to {out}")
     return 0
+
+
+def _load_checking_out(path: Path, out: str | None, force: bool) -> "Scenario":
+    """Load the scenario and check the ``--out`` folder (when given) before anything is computed,
+    reporting the problems of both at once (:class:`InputError`)."""
+    from act_pool.report.outdir import check_out_dir
+    from act_pool.scenario import load_scenario
+
+    problems = []
+    if out is not None:
+        try:
+            check_out_dir(out, scenario_path=path, force=force)
+        except InputError as exc:
+            problems = exc.problems
+    try:
+        scenario = load_scenario(path)
+    except InputError as exc:
+        raise InputError(exc.problems + problems) from None
+    if problems:
+        raise InputError(problems)
+    return scenario
 
 
 class ProgressLine:
@@ -155,16 +194,15 @@ class ProgressLine:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from act_pool.compare import compare, write_compare
-    from act_pool.scenario import load_scenario
 
     repeated = sorted({r for r in args.rules if args.rules.count(r) > 1})
     if repeated:
         raise InputError([Problem("command line", None, "--rules", f"rule set {', '.join(repeated)} named more "
                                   "than once: name each rule set to compare once")])
-    table = compare(load_scenario(args.scenario), args.rules or None)
+    table = compare(_load_checking_out(Path(args.scenario), args.out, args.force), args.rules or None)
     print(table.to_string(index=False))
     if args.out:
-        print(f"written to {write_compare(table, Path(args.out))}")
+        print(f"written to {write_compare(table, Path(args.out), scenario_path=args.scenario, force=args.force)}")
     return 0
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from act_pool.report.atomic import write_atomic
+from act_pool.report.outdir import publish_results
 from act_pool.run import run
 from act_pool.scenario import Scenario
 
@@ -49,6 +49,17 @@ def compare(scenario: Scenario, rule_ids: list[str] | None = None) -> pd.DataFra
     return table
 
 
-def write_compare(table: pd.DataFrame, out_dir: Path) -> Path:
-    """Write compare.csv into ``out_dir`` (atomically)."""
-    return write_atomic(out_dir / "compare.csv", table.to_csv(index=False, lineterminator="\n", float_format="%.1f"))
+def write_compare(table: pd.DataFrame, out_dir: str | Path, scenario_path: str | Path | None = None,
+                  force: bool = False) -> Path:
+    """Write compare.csv into the result folder ``out_dir`` and return the file's path.
+
+    The folder follows the result-folder rules of :func:`act_pool.report.outdir.publish_results`
+    (atomic replacement of act-pool's own files, files it did not write kept, ``force`` for an
+    existing non-empty folder act-pool did not write; ``scenario_path``'s folder is refused).
+    """
+    text = table.to_csv(index=False, lineterminator="\n", float_format="%.1f")
+
+    def fill(folder: Path) -> None:
+        (folder / "compare.csv").write_text(text, encoding="utf-8", newline="\n")
+
+    return publish_results(out_dir, fill, scenario_path=scenario_path, force=force) / "compare.csv"

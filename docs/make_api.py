@@ -25,6 +25,7 @@ PUBLIC = [
     ("act_pool.report.excel", ["write_excel"]),
     ("act_pool.report.html", ["write_html"]),
     ("act_pool.workbook", None),
+    ("act_pool.report.outdir", ["check_out_dir", "publish_results"]),
     ("act_pool.lcfs", None),
 ]
 OUT = Path(__file__).resolve().parent / "api.md"

@@ -256,6 +256,7 @@ def test_workbook_is_byte_identical_on_rerun_with_fixed_properties(tmp_path, tin
     assert b.read_bytes() == default_workbook.read_bytes()
     wb = openpyxl.load_workbook(a)
     assert wb.properties.created == FIXED_TIMESTAMP and wb.properties.modified == FIXED_TIMESTAMP
+    assert wb.properties.creator == "act-pool"
     with zipfile.ZipFile(a) as z:
         assert {info.date_time for info in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
@@ -342,3 +343,50 @@ def test_inline_svg_prefixes_ids_and_drops_the_prologue():
     assert out.startswith("<svg") and "<!DOCTYPE" not in out and "<metadata" not in out and "<!--" not in out
     assert 'id="f-g1"' in out and 'href="#f-g1"' in out and 'url(#f-c1)' in out and 'id="f-c1"' in out
     assert 'width="10pt"' not in out and 'viewBox="0 0 10 5"' in out
+
+
+FORMULA_TEXTS = ["=1+1", '=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)"]
+
+
+def test_scenario_text_that_looks_like_a_formula_is_a_string_cell(tmp_path):
+    """Manufacturers and a scenario name written as spreadsheet formulas are stored as text in
+    every sheet (string cells, no formula), and verbatim in the CSV files (data, not a spreadsheet)."""
+    sales = [row("CA", 2025, "2b-3", pt, n, manufacturer=m) for m in FORMULA_TEXTS
+             for pt, n in (("ICE", 100), ("ZEV", 200))]  # a surplus: every maker has a closing bank
+    result = build(tmp_path / "s", sales, name="=1+1", model_years=[2025, 2025])
+    path = write_excel(result, tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(path)
+    seen = set()
+    for ws in wb.worksheets:
+        for cells in ws.iter_rows():
+            for cell in cells:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if cell.value in FORMULA_TEXTS:
+                    assert cell.data_type == "s", (ws.title, cell.coordinate)
+                    seen.add((ws.title, cell.value))
+    for sheet in ("compliance", "balances"):
+        assert {(sheet, m) for m in FORMULA_TEXTS} <= seen
+    assert ("summary", "=1+1") in seen  # the scenario name
+    with zipfile.ZipFile(path) as z:
+        assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+    result.write(tmp_path / "out", reports=False)
+    compliance = pd.read_csv(tmp_path / "out" / "compliance.csv", dtype=str, keep_default_na=False)
+    assert sorted(set(compliance["manufacturer"])) == sorted(FORMULA_TEXTS)
+
+
+def test_reports_are_the_same_bytes_drawn_in_one_process_or_two(tmp_path, tiny, monkeypatch):
+    """The figures drawn in a second process (when a CPU is spare) equal those drawn in this one,
+    and so does every other report file."""
+    from act_pool.report import write as write_module
+
+    folders = {}
+    for spare in (False, True):
+        monkeypatch.setattr(write_module, "spare_cpu", lambda s=spare: s)
+        folders[spare] = tmp_path / f"spare-{spare}"
+        folders[spare].mkdir()
+        write_module.write_reports(tiny, folders[spare])
+    files = sorted(p.relative_to(folders[False]) for p in folders[False].rglob("*") if p.is_file())
+    assert len(files) == 2 + 2 * len(FIGURES)
+    assert files == sorted(p.relative_to(folders[True]) for p in folders[True].rglob("*") if p.is_file())
+    for rel in files:
+        assert (folders[False] / rel).read_bytes() == (folders[True] / rel).read_bytes(), rel

@@ -51,8 +51,8 @@ def test_conservation_check_catches_a_lost_credit(default_result):
 def test_result_files_and_columns(tmp_path, default_result):
     r = default_result
     out = r.write(tmp_path / "out")
-    assert sorted(p.name for p in out.iterdir()) == ["balances.csv", "compliance.csv", "figures", "ledger.csv",
-                                                    "report.html", "results.xlsx", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".act-pool.json", "balances.csv", "compliance.csv", "figures",
+                                                    "ledger.csv", "report.html", "results.xlsx", "summary.json"]
     assert len(list((out / "figures").glob("*.svg"))) == len(list((out / "figures").glob("*.png"))) == 4
     assert header(out / "compliance.csv")[:12] == ["manufacturer", "state", "model_year", "group", "vehicles",
                                                   "deficits", "zev_credits", "nzev_credits", "met", "unmet",
@@ -76,7 +76,7 @@ def test_byte_identical_rerun(tmp_path):
     b = subprocess.run(["act-pool", "run", "--out", str(tmp_path / "b"), "--quiet"], capture_output=True, text=True)
     assert a.returncode == b.returncode == 0, a.stderr + b.stderr
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert len(files) == 4 + 2 + 8  # tables and summary; results.xlsx, report.html; 4 figures x (PNG, SVG)
+    assert len(files) == 4 + 2 + 8 + 1  # tables and summary; results.xlsx, report.html; 4 figures x (PNG, SVG); marker
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

@@ -13,7 +13,9 @@ Sheets, in order:
 Every sheet has a bold, frozen header row with a filter, columns fitted to their content, and
 credit amounts in the number format ``0.0`` (credits are exact to the tenth).
 
-The workbook is deterministic: fixed document properties (created and modified at
+Every text cell, scenario text included (a manufacturer named ``=1+1`` or ``=HYPERLINK(...)``), is
+written as a string cell, never as a formula; numbers are numbers. The workbook is written with
+XlsxWriter and is deterministic: fixed document properties (created and modified at
 :data:`FIXED_TIMESTAMP`) and fixed time stamps on the parts of the file, so the same result gives
 the same bytes. Reports are views: nothing here calculates.
 """
@@ -21,42 +23,40 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
+import xlsxwriter
 
-from act_pool.report.tables import TENTHS_COLUMNS
 from act_pool.report.atomic import write_atomic
+from act_pool.report.tables import TENTHS_COLUMNS
 
 if TYPE_CHECKING:
+    from xlsxwriter.format import Format
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
+
     from act_pool.run import Result
 
 #: Created and modified dates written in the workbook's document properties.
 FIXED_TIMESTAMP = dt.datetime(2000, 1, 1, 0, 0, 0)
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 CREDIT_FORMAT = "0.0"
 SUMMARY_COLUMNS = ["section", "item", "value", "unit", "confidence", "source", "note"]
 MAX_WIDTH = 80
-
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
-_HEADER_BORDER = Border(bottom=Side(style="thin", color="7F8C9D"))
-_HEADER_ALIGN = Alignment(vertical="center")
+#: XlsxWriter options: no string is ever turned into a formula, a number or a link.
+WORKBOOK_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                    "strings_to_urls": False}
+_HEADER_FORMAT = {"bold": True, "bg_color": "#DDE5F0", "pattern": 1, "bottom": 1, "bottom_color": "#7F8C9D",
+                  "valign": "vcenter"}
 
 _TOTAL_UNITS = {"vehicles": "vehicles", "purchase_cost_usd": "USD", "rows_short": "rows", "rows_open": "rows"}
 
 
 def _cell_value(v: Any) -> Any:
-    """A value openpyxl writes: numpy scalars as Python ones, missing as empty, exact decimals as text."""
+    """A cell value: numpy scalars as Python ones, missing as None, exact decimals and lists as text."""
     if v is None:
         return None
     if isinstance(v, (bool, np.bool_)):
@@ -129,82 +129,80 @@ def summary_rows(result: "Result") -> list[dict[str, Any]]:
     return rows
 
 
-def _write_sheet(wb: Workbook, title: str, frame: pd.DataFrame, credit_columns: list[str],
-                 credit_rows: pd.Series | None = None) -> None:
+def _column_values(column: pd.Series) -> list[Any]:
+    """A column's cells as :func:`_cell_value` gives them; plain numpy columns converted at once."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biu":
+        return column.tolist()
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        return [None if v != v else v for v in column.tolist()]
+    return [_cell_value(v) for v in column.tolist()]
+
+
+def _write_cell(ws: "Worksheet", i: int, j: int, v: Any, credit: Any) -> None:
+    """One cell: text always as a string cell (never a formula), numbers as numbers (``credit``
+    format where given), booleans as booleans, None as nothing."""
+    if v is None:
+        return
+    if isinstance(v, bool):
+        ws.write_boolean(i, j, v)
+    elif isinstance(v, (int, float)):
+        ws.write_number(i, j, v, credit)
+    else:
+        ws.write_string(i, j, str(v))
+
+
+def _write_sheet(wb: "Workbook", styles: dict[str, "Format"], title: str, frame: pd.DataFrame,
+                 credit_columns: list[str], credit_rows: pd.Series | None = None) -> None:
     """One sheet: bold frozen header with a filter, fitted widths, ``0.0`` for credits.
 
     ``credit_rows`` (boolean, aligned with ``frame``) limits the credit format to some rows (the
-    summary's ``value`` column holds credits only where the unit is credits).
+    summary's ``value`` column holds credits only where the unit is credits). Cells are written
+    column by column, so each column's kind of cell is chosen once.
     """
-    ws = wb.create_sheet(title)
-    columns = [str(c) for c in frame.columns]
-    formats = [CREDIT_FORMAT if c in credit_columns else None for c in columns]
-    widths = [len(c) + 3 for c in columns]  # room for the filter button
-    records = [[_cell_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    rowflags = list(credit_rows) if credit_rows is not None else [True] * len(records)
-    for row, flag in zip(records, rowflags, strict=True):
-        for j, v in enumerate(row):
-            w = _text_width(v, formats[j] if flag else None)
-            if w > widths[j]:
-                widths[j] = w
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = min(w + 2, MAX_WIDTH)
-    ws.freeze_panes = "A2"
-    if columns:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(records) + 1}"
-    header = []
-    for c in columns:
-        cell = WriteOnlyCell(ws, value=c)
-        cell.font, cell.fill, cell.border, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_BORDER, _HEADER_ALIGN
-        header.append(cell)
-    ws.append(header)
-    styled = [j for j, f in enumerate(formats) if f]
-    for row, flag in zip(records, rowflags, strict=True):
-        if styled and flag:
-            row = list(row)
-            for j in styled:
-                if isinstance(row[j], (int, float)) and not isinstance(row[j], bool):
-                    cell = WriteOnlyCell(ws, value=row[j])
-                    cell.number_format = formats[j]
-                    row[j] = cell
-        ws.append(row)
+    ws = wb.add_worksheet(title)
+    header_format, credit_format = styles["header"], styles["credit"]
+    flags = [bool(f) for f in credit_rows] if credit_rows is not None else None
+    for j, name in enumerate(frame.columns):
+        column = frame.iloc[:, j]
+        values = _column_values(column)
+        credit = str(name) in credit_columns
+        ws.write_string(0, j, str(name), header_format)
+        width = len(str(name)) + 3  # room for the filter button
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf" and flags is None:
+            fmt = credit_format if credit else None
+            for i, v in enumerate(values, start=1):
+                if v is not None:
+                    ws.write_number(i, j, v, fmt)
+            shown = (f"{v:.1f}" if credit and isinstance(v, float) else str(v) for v in values if v is not None)
+            width = max(width, max(map(len, shown), default=0))
+        else:
+            for i, v in enumerate(values, start=1):
+                numeric = credit and (flags is None or flags[i - 1])
+                width = max(width, _text_width(v, CREDIT_FORMAT if numeric else None))
+                _write_cell(ws, i, j, v, credit_format if numeric else None)
+        ws.set_column(j, j, min(width + 2, MAX_WIDTH))
+    ws.freeze_panes(1, 0)
+    if len(frame.columns):
+        ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
 
 
-def build_workbook(result: "Result") -> Workbook:
-    """The workbook (write-only: save it once, with :func:`workbook_bytes`)."""
-    wb = Workbook(write_only=True)
-    props = wb.properties
-    props.creator = "act-pool"
-    props.lastModifiedBy = "act-pool"
-    props.title = f"ACT credit result: {result.scenario.name}"
-    props.subject = f"rules {result.scenario.rules.id}"
-    props.created = FIXED_TIMESTAMP
-    props.modified = FIXED_TIMESTAMP
+def workbook_bytes(result: "Result") -> bytes:
+    """The .xlsx file of ``result`` (see the module docstring), byte-identical for the same result.
+
+    The document properties are fixed (created and modified at :data:`FIXED_TIMESTAMP`) and
+    XlsxWriter stamps every part of the file with 1 January 1980.
+    """
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    wb.set_properties({"author": "act-pool", "title": f"ACT credit result: {result.scenario.name}",
+                       "subject": f"rules {result.scenario.rules.id}", "created": FIXED_TIMESTAMP})
+    styles = {"header": wb.add_format(_HEADER_FORMAT), "credit": wb.add_format({"num_format": CREDIT_FORMAT})}
     summary = pd.DataFrame(summary_rows(result), columns=SUMMARY_COLUMNS)
-    _write_sheet(wb, "summary", summary, ["value"], credit_rows=summary["unit"] == "credits")
+    _write_sheet(wb, styles, "summary", summary, ["value"], credit_rows=summary["unit"] == "credits")
     for name, frame in result.tables().items():
-        _write_sheet(wb, name, frame, TENTHS_COLUMNS.get(name, []))
-    return wb
-
-
-def workbook_bytes(wb: Workbook) -> bytes:
-    """The .xlsx file of ``wb``, byte-identical for the same content.
-
-    openpyxl's ``Workbook.save`` stamps the modified date with the clock and the zip parts with
-    the time of writing; here the document properties are kept as set and every part is stamped
-    with :data:`_ZIP_TIME`.
-    """
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        ExcelWriter(wb, archive).write_data()
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
+        _write_sheet(wb, styles, name, frame, TENTHS_COLUMNS.get(name, []))
+    wb.close()
+    return buf.getvalue()
 
 
 def write_excel(result: "Result", path: str | Path) -> Path:
@@ -213,4 +211,4 @@ def write_excel(result: "Result", path: str | Path) -> Path:
     The file is written beside ``path`` and moved into place when complete, so a failure leaves
     any earlier file as it was. Returns ``path``.
     """
-    return write_atomic(path, workbook_bytes(build_workbook(result)))
+    return write_atomic(path, workbook_bytes(result))

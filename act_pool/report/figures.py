@@ -543,9 +543,12 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = DPI) -> Path:
 
 
 def save_figures(result: "Result", folder: str | Path, formats: tuple[str, ...] = ("png", "svg"),
-                 dpi: int = DPI) -> list[Path]:
-    """Draw every figure and write it into ``folder`` as ``<name>.png`` and ``<name>.svg``.
+                 dpi: int = DPI, names: list[str] | None = None) -> list[Path]:
+    """Draw every figure (or those in ``names``) and write it into ``folder`` as ``<name>.png`` and
+    ``<name>.svg``.
 
+    Each figure is drawn once per format: its constrained layout runs while the first format is
+    drawn and is kept for the others (:func:`freeze_layout`), so every format has the same geometry.
     Output is byte-identical for the same result: no date in the metadata, SVG ids from a fixed
     salt (:rc:`svg.hashsalt`), glyphs as paths (no font needed to view the SVG).
 
@@ -558,7 +561,10 @@ def save_figures(result: "Result", folder: str | Path, formats: tuple[str, ...] 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, draw in FIGURES.items():
-        fig = freeze_layout(draw(result))
+        if names is not None and name not in names:
+            continue
+        fig = draw(result)
         for fmt in formats:
             written.append(save_figure(fig, folder / f"{name}.{fmt}", dpi=dpi))
+            fig.set_layout_engine("none")
     return written

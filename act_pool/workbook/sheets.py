@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import python_calamine
-from openpyxl.utils import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 
 from act_pool.errors import InputError, Problem
 from act_pool.workbook.cells import cell_text, is_date
@@ -95,7 +95,7 @@ class Book:
             return None
         names = {j: h for j, h in enumerate(header) if h}
         for (r1, c1), (r2, c2) in sh.merged_cell_ranges or []:
-            ref = f"{get_column_letter(c1 + 1)}{r1 + 1}:{get_column_letter(c2 + 1)}{r2 + 1}"
+            ref = f"{xl_col_to_name(c1)}{r1 + 1}:{xl_col_to_name(c2)}{r2 + 1}"
             self.problems.append(Problem(label, r1 + 1, names.get(c1, _column(c1)),
                                          f"merged cells {ref}: unmerge them, so that every cell holds its own value"))
             self.flagged.update((label, r + 1, names.get(c, _column(c))) for r in range(r1, r2 + 1)
@@ -206,7 +206,7 @@ def _column_index(letters: str) -> int:
 
 
 def _column(j: int) -> str:
-    return f"column {get_column_letter(j + 1)}"
+    return f"column {xl_col_to_name(j)}"
 
 
 def _header_text(value: Any) -> str:
