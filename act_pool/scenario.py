@@ -17,6 +17,7 @@ import pandas as pd
 
 from act_pool.errors import InputError, Problem
 from act_pool.rules import RuleSet, load_rules
+from act_pool.solve import DEFAULT_SOLVER, SOLVERS
 from act_pool.tenths import format_tenths
 from act_pool.rules.clauses import CREDIT_TYPES, GROUPS, POWERTRAINS, WEIGHT_CLASS_GROUP, state_codes
 
@@ -25,7 +26,7 @@ BANK_COLUMNS = ("manufacturer", "state", "vintage", "group", "credit_type", "cre
 TRADE_COLUMNS = ("seller", "buyer", "state", "vintage", "group", "credit_type", "credits", "model_year")
 RETIREMENT_MODES = ("optimal", "earliest-expiring")
 _SCENARIO_KEYS = {"name", "rules", "sales", "bank", "trades", "purchase", "model_years", "states", "pooling",
-                  "retirement", "overrides", "description"}
+                  "retirement", "overrides", "description", "solver"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Scenario:
         Who may buy (None: everyone).
     path : Path or None
         The scenario file, when loaded from one.
+    solver : str
+        Solver of the optimal plan, one of :data:`act_pool.solve.SOLVERS` (default ``"simplex"``).
     """
 
     name: str
@@ -76,6 +79,7 @@ class Scenario:
     path: Path | None = None
     description: str = ""
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    solver: str = DEFAULT_SOLVER
 
     @property
     def years(self) -> range:
@@ -103,7 +107,8 @@ class Scenario:
                                       if self.purchase_manufacturers is not None else {})}
         new = scenario_from_frames(self.name, self.rules, sales, bank=_as_table(self.bank),
                                    trades=_as_table(self.trades.drop(columns=["row"])), **options)
-        return replace(new, overrides=self.overrides, path=self.path, description=self.description)
+        return replace(new, overrides=self.overrides, path=self.path, description=self.description,
+                       solver=self.solver)
 
 
 def _as_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -298,6 +303,9 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
         pooling = False
     retirement = _check_modes(rules, pooling, doc.get("retirement", rules.value("retirement.default")), label,
                               problems)
+    solver = doc.get("solver", DEFAULT_SOLVER)
+    if solver not in SOLVERS:
+        problems.append(Problem(label, None, "solver", f"expected one of {', '.join(SOLVERS)}; got {solver!r}"))
     if problems:
         raise InputError(problems)
     assert years is not None
@@ -307,7 +315,8 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: list[dict] | 
     return Scenario(name=str(doc["name"]), rules=rules, sales=sales, bank=bank, model_years=years,
                     states=tuple(states), pooling=pooling, retirement=retirement, trades=trades,
                     trades_file=trades_label or "trades", purchase_price=price, purchase_manufacturers=buyers,
-                    path=path, description=str(doc.get("description", "")), overrides=dict(overrides or {}))
+                    path=path, description=str(doc.get("description", "")), overrides=dict(overrides or {}),
+                    solver=solver)
 
 
 def _purchase(doc: Mapping[str, Any], label: str, problems: list[Problem]) -> tuple[Decimal | None,
