@@ -12,9 +12,13 @@ import textwrap
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from act_pool import __version__
 from act_pool.errors import InputError
+
+if TYPE_CHECKING:
+    from act_pool.scenario import Scenario
 
 EXAMPLES = {
     "run": """writes compliance.csv, ledger.csv, balances.csv, summary.json, results.xlsx, figures/ and report.html
@@ -52,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--tables-only", action="store_true",
                    help="write the CSV tables and summary.json only (no results.xlsx, figures or report.html)")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_solver_option(r)
     r.set_defaults(handler=_cmd_run)
 
     c = add("compare", "Run one scenario under several rule sets (and pooling on/off) and report the differences.")
@@ -59,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--rules", action="append", default=[], metavar="ID",
                    help="rule set to compare (repeatable; default: act-2021, act-2025, act-2025 without pooling)")
     c.add_argument("--out", help="folder to write compare.csv into")
+    _add_solver_option(c)
     c.set_defaults(handler=_cmd_compare)
 
     ru = add("rules", "List, show and compare the bundled rule sets.")
@@ -85,12 +91,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_solver_option(parser: argparse.ArgumentParser) -> None:
+    from act_pool.solve import SOLVERS
+
+    parser.add_argument("--solver", choices=SOLVERS, help="solver of the optimal plan (default: the scenario's "
+                        "solver key, else simplex; networkx and highs are reference solvers)")
+
+
+def _with_solver(scenario: "Scenario", solver: str | None) -> "Scenario":
+    """The scenario with the optimal plan's solver chosen on the command line (if any)."""
+    from dataclasses import replace
+
+    return replace(scenario, solver=solver) if solver else scenario
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from act_pool.run import run
     from act_pool.scenario import default_scenario_path, load_scenario
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
-    result = run(load_scenario(path), progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
+    result = run(_with_solver(load_scenario(path), args.solver), progress=None if args.quiet else ProgressLine(),
+                 keep_network=args.graphml)
     out = result.write(args.out, graphml=args.graphml, reports=not args.tables_only)
     if not args.quiet:
         s = result.summary()
@@ -122,7 +143,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from act_pool.compare import compare, write_compare
     from act_pool.scenario import load_scenario
 
-    table = compare(load_scenario(args.scenario), args.rules or None)
+    table = compare(_with_solver(load_scenario(args.scenario), args.solver), args.rules or None)
     print(table.to_string(index=False))
     if args.out:
         print(f"written to {write_compare(table, Path(args.out))}")

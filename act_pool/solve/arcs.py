@@ -291,7 +291,7 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
 
 def _gate_table(problem: ComplianceProblem, maker_code: dict, state_code: dict, base: int) -> pd.DataFrame:
     """The gates as integer codes: capacities per gate, ``may_receive`` and ``may_send``."""
-    g = problem.gates
+    g = problem.gates[problem.gates["manufacturer"].isin(list(maker_code))]
     out = pd.DataFrame({"mk": g["manufacturer"].map(maker_code).to_numpy(np.int64),
                         "s": g["state"].map(state_code).to_numpy(np.int64),
                         "d": g["model_year"].to_numpy(np.int64) - base,

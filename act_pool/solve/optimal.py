@@ -63,25 +63,30 @@ def solve_optimal(problem: ComplianceProblem, solver: str = DEFAULT_SOLVER,
     arcs = build_arcs(problem)
     flow = np.zeros(len(arcs.tail), dtype=np.int64)
     total = len(arcs.manufacturers)
+    capped = _capped_pools(problem)
     for maker in range(total):
         if progress:
             progress("solving", maker, total)
         part = arcs.part(maker)[1]
-        flow[part] = solve_flows(arcs, maker, solver, pool_side_rows(problem, arcs, maker))
+        rows = pool_side_rows(capped, arcs, maker) if not capped.empty else []
+        flow[part] = solve_flows(arcs, maker, solver, rows)
     return OptimalPlan(movements=flows_to_movements(arcs, flow, problem), arcs=arcs, flow=flow)
 
 
-def pool_side_rows(problem: ComplianceProblem, arcs: CreditArcs, maker: int) -> list[tuple[np.ndarray, int]]:
-    """Side rows for pooling caps below 100 %: the pooled retire arcs into one state x model year
-    (arc indices within the manufacturer's slice) and the cap, where the cap is below the deficits."""
+def _capped_pools(problem: ComplianceProblem) -> pd.DataFrame:
+    """Gate rows (manufacturer x state x model year) whose pooling cap is below their deficits."""
     if not problem.pooling:
-        return []
-    name = arcs.manufacturers[maker]
-    gates = problem.gates[problem.gates["manufacturer"] == name]
-    deficits = problem.deficits[problem.deficits["manufacturer"] == name]
-    total = deficits.groupby(["state", "model_year"])["deficits"].sum()
-    gates = gates.join(total.rename("total"), on=["state", "model_year"])
-    capped = gates[gates["pool"] < gates["total"].fillna(0)]
+        return problem.gates.iloc[:0]
+    total = problem.deficits.groupby(["manufacturer", "state", "model_year"])["deficits"].sum()
+    gates = problem.gates.join(total.rename("total"), on=["manufacturer", "state", "model_year"])
+    return gates[gates["pool"] < gates["total"].fillna(0)]
+
+
+def pool_side_rows(capped: pd.DataFrame, arcs: CreditArcs, maker: int) -> list[tuple[np.ndarray, int]]:
+    """Side rows for pooling caps below 100 % (``capped``: rows of :func:`_capped_pools`): the
+    pooled retire arcs into one state x model year (arc indices within the manufacturer's slice)
+    and the cap."""
+    capped = capped[capped["manufacturer"] == arcs.manufacturers[maker]]
     if capped.empty:
         return []
     _, part = arcs.part(maker)

@@ -67,9 +67,7 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
                   (lots["credit_type"] == "NZEV").to_numpy(np.int64), lots["last_use"].to_numpy(np.int64) - arcs.base_year,
                   np.maximum(lots["available_from"].to_numpy(np.int64), first) - arcs.base_year)
     entry_node = np.searchsorted(arcs.key, entry)
-    row_of = np.arange(len(lots))
-    sort_key = {int(i): (int(e), int(v), int(lot)) for i, e, v, lot in
-                zip(row_of, lots["last_use"], lots["vintage"], lots["lot"])}
+    sort_key = list(zip(lots["last_use"].tolist(), lots["vintage"].tolist(), lots["lot"].tolist()))
 
     order = _arc_order(arcs)
     positive = order[flow[order] > 0]
@@ -83,16 +81,20 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     retire = ARC_KINDS.index("retire")
 
     inbox: dict[int, list[list]] = {}
-    for i, n in enumerate(entry_node.tolist()):
-        inbox.setdefault(n, []).append([i, int(lots["credits"].iat[i]), -1, -1])
+    for i, (n, credits) in enumerate(zip(entry_node.tolist(), lots["credits"].tolist())):
+        inbox.setdefault(n, []).append([i, credits, -1, -1])
     retired: list[tuple] = []  # (lot row, deficit node, credits, year, route)
     expired: list[tuple] = []  # (lot row, credits)
     for n in _node_order(arcs).tolist():
         parcels = inbox.pop(n, None)
         if not parcels:
             continue
-        parcels.sort(key=lambda p: sort_key[p[0]])
         leaving = node_kind[n] in leaving_kinds
+        if starts[n + 1] - starts[n] == 1 and not leaving and node_kind[heads[starts[n]]] not in (k_deficit, k_expire):
+            inbox.setdefault(heads[starts[n]], []).extend(parcels)  # one way on: every parcel takes it
+            continue
+        if len(parcels) > 1:
+            parcels.sort(key=lambda p: sort_key[p[0]])  # stable: ties keep the order of arrival
         q = 0
         for a in range(starts[n], starts[n + 1]):
             v, need = heads[a], flows[a]
