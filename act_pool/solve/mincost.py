@@ -42,7 +42,8 @@ TIERS = ("unmet", "expire", "flex", "pool_out")
 #: Retirement steps that count as using a flexibility (third tier); pooling counts as well.
 FLEX_ROUTES = frozenset({"tractor-nzev-to-nontractor", "tractor-zev-to-nontractor", "low-volume-flexibility",
                          "tractor-offset"})
-_INT64_MAX = (1 << 63) - 1
+#: Largest value the compiled simplex may meet (int64); tests lower it to force staged solves.
+INT64_LIMIT = (1 << 63) - 1
 
 
 def compiled_available() -> bool:
@@ -93,7 +94,7 @@ def int64_safe(capacity: np.ndarray, cost_sum: int, max_cost: int, demand: np.nd
     finite = int(capacity[capacity >= 0].sum(dtype=np.int64)) if len(capacity) else 0
     faux_inf = 3 * max(finite, cost_sum, int(np.abs(demand).sum(dtype=np.int64))) or 1
     bound = 3 * (faux_inf + (len(demand) + 1) * max_cost) + max_cost
-    return bound < _INT64_MAX, faux_inf
+    return bound <= INT64_LIMIT, faux_inf
 
 
 def solve_flows(arcs: CreditArcs, maker: int, solver: str, side_rows: list | None = None) -> np.ndarray:
@@ -125,6 +126,28 @@ def _weighted(flags: np.ndarray, limits: tuple[int, ...], tiers: list[int]) -> t
     return list(weights), sum(w * c for w, c in zip(weights, counts)), largest
 
 
+def next_stage(tiers: list[int], capacity: np.ndarray, demand: np.ndarray, flags: np.ndarray,
+               limits: tuple[int, ...]) -> list[int]:
+    """The tiers (indices into :data:`TIERS`, from the first of ``tiers``) that the next weighted
+    stage of the compiled simplex solves at once: as many as stay int64-safe on this network.
+
+    Raises
+    ------
+    OverflowError
+        Where even one tier (costs 0 and 1) is not int64-safe: credits beyond any real program.
+    """
+    group = [tiers[0]]
+    for t in tiers[1:]:
+        _, total, largest = _weighted(flags, limits, group + [t])
+        if not int64_safe(capacity, total, largest, demand)[0]:
+            break
+        group.append(t)
+    _, total, largest = _weighted(flags, limits, group)
+    if not int64_safe(capacity, total, largest, demand)[0]:
+        raise OverflowError("the credit network's amounts exceed what int64 arithmetic can solve")
+    return group
+
+
 def solve_simplex(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand: np.ndarray,
                   flags: np.ndarray, limits: tuple[int, ...]) -> np.ndarray:
     """Lexicographic optimum with the compiled network simplex: tiers grouped into as few int64-safe
@@ -133,18 +156,12 @@ def solve_simplex(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, dema
     flow = np.zeros(n_arcs, dtype=np.int64)
     active = capacity != 0  # networkx drops zero-capacity arcs; so do we
     demand = demand.astype(np.int64).copy()
-    tiers = list(range(len(TIERS)))
-    while tiers:
-        group = [tiers[0]]
-        for t in tiers[1:]:
-            _, total, largest = _weighted(flags[:, active], limits, group + [t])
-            if not int64_safe(capacity[active], total, largest, demand)[0]:
-                break
-            group.append(t)
+    remaining = list(range(len(TIERS)))
+    while remaining:
+        group = next_stage(remaining, capacity[active], demand, flags[:, active], limits)
+        remaining = remaining[len(group):]
         weights, total, largest = _weighted(flags[:, active], limits, group)
-        safe, faux_inf = int64_safe(capacity[active], total, largest, demand)
-        if not safe:
-            raise OverflowError("a single tier of the credit network exceeds int64")  # 0/1 costs: cannot happen
+        faux_inf = int64_safe(capacity[active], total, largest, demand)[1]
         cost = sum(flags[t].astype(np.int64) * w for w, t in zip(weights, group))
         idx = np.nonzero(active)[0]
         sub_flow = np.zeros(len(idx), dtype=np.int64)
@@ -154,8 +171,7 @@ def solve_simplex(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, dema
                                       demand, faux_inf, sub_flow, potential)
         if status != 0:
             raise ConservationError("no flow meets the credit network's demands")
-        tiers = tiers[len(group):]
-        if not tiers:
+        if not remaining:
             flow[idx] += sub_flow
             break
         # Keep the optimal face: fix every arc whose reduced cost is not zero at its bound.
