@@ -159,7 +159,7 @@ def pooled_scenarios(draw):
     return rows, banks, [first, first + 1]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pooled_scenarios())
 def test_optimum_pools_only_surplus_and_solvers_agree(scenario_of, monkeypatch, case):
     rows, banks, years = case

@@ -23,10 +23,8 @@ Solvers (``solver`` of :func:`solve_flows`):
 """
 from __future__ import annotations
 
-import numpy as np
-import highspy
 import networkx as nx
-from scipy import sparse
+import numpy as np
 
 from act_pool.errors import ConservationError
 from act_pool.solve import SOLVERS
@@ -205,6 +203,9 @@ def solve_highs(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand
     tier at its optimum, so HiGHS restarts from the previous basis (primal simplex, since the
     previous solution stays feasible). Presolve is off: on these network LPs it costs more than it
     saves. ``side_rows`` (arc indices, cap) make the stages mixed-integer programs."""
+    import highspy  # imported here: a reference solver, and SciPy's sparse module is slow to import
+    from scipy import sparse
+
     n_e, n_v = len(tail), len(demand)
     A = sparse.csc_array((np.concatenate([np.ones(n_e), -np.ones(n_e)]),
                           (np.concatenate([head, tail]), np.concatenate([np.arange(n_e), np.arange(n_e)]))),
@@ -247,6 +248,8 @@ def solve_highs(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand
 def _quiet_highs():
     """A HiGHS instance that prints nothing. ``highspy.Highs`` prints a banner when first built
     (before any option can be set); its base class ``_Highs`` does not, and has the same methods."""
+    import highspy
+
     h = getattr(highspy, "_Highs", highspy.Highs)()
     h.setOptionValue("output_flag", False)
     return h
