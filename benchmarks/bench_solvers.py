@@ -14,13 +14,15 @@ so that its peak memory is its own:
 - ``load``: ``act_pool.load_scenario`` of the written scenario folder (TOML + CSV read and validated);
 - ``obligations``: ``compute_obligations``; ``problem``: ``build_problem``;
 - ``run``: the whole optimal run, ``act_pool.run(scenario)`` with ``retirement = "optimal"``
-  (solver HiGHS, the default), from the loaded Scenario to the checked result (no files written);
-- ``graph_build``, ``highs``, ``flows``: the time spent inside that run in ``build_network``
-  (all manufacturers), ``solve_highs`` and ``flows_to_movements``, summed over the manufacturers
-  (the functions are wrapped with a timer for the run; the wrapper costs microseconds);
-- ``network_simplex``: ``solve_network_simplex`` on every manufacturer's graph (built outside the
-  timer, one at a time), summed; its min-cost objective is checked against the HiGHS flows of the run.
-  The graph sizes reported (nodes, arcs) are of these graphs.
+  (the default solver, the compiled network simplex), from the loaded Scenario to the checked
+  result (no files written);
+- ``arcs``, ``solve``, ``split``: the time spent inside that run in ``build_arcs`` (every
+  manufacturer's network as arrays), ``solve_flows`` (summed over the manufacturers) and
+  ``flows_to_movements`` (the functions are wrapped with a timer for the run; the wrapper costs
+  microseconds);
+- ``highs_ref``: the HiGHS reference solver (lexicographic stages) on every manufacturer's network,
+  run after the whole run, summed; its unmet, expired, flexibility and pooled-out totals are checked
+  against the run's. The graph sizes reported (nodes, arcs) are of these networks.
 
 Each figure is the median over the repeats. Memory: the child's peak resident set size,
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (Linux: KiB), read right after the timed runs
@@ -55,10 +57,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-STAGES = ("load", "obligations", "problem", "graph_build", "network_simplex", "highs", "flows", "run")
-LABELS = {"load": "load", "obligations": "oblig.", "problem": "problem", "graph_build": "graph",
-          "network_simplex": "net.simplex",
-          "highs": "highs", "flows": "flows", "run": "run"}
+STAGES = ("load", "obligations", "problem", "arcs", "solve", "highs_ref", "split", "run")
+LABELS = {"load": "load", "obligations": "oblig.", "problem": "problem", "arcs": "arcs", "solve": "solve",
+          "highs_ref": "HiGHS ref.", "split": "split", "run": "run"}
 DEFAULT_REPEATS = {1: 3, 2: 1, 4: 1, 8: 1}
 TARGETS = {"run_1x_seconds": 2.0, "growth_exponent": 1.2, "peak_rss_8x_mib": 1024.0, "default_run_seconds": 30.0}
 
@@ -91,8 +92,12 @@ class _Clock:
         self.wall, self.cpu = time.perf_counter() - self.t, time.process_time() - self.c
 
 
-def _flow_cost(G, flow: dict) -> int:
-    return sum(int(G[u][v]["weight"]) * int(x) for u, out in flow.items() for v, x in out.items() if x)
+def _tier_totals(arcs, maker: int, flow) -> list[int]:
+    """Unmet, expired, flexibility and pooled-out totals (tenths) of one manufacturer's flow."""
+    from act_pool.solve.mincost import tier_flags
+
+    part = arcs.part(maker)[1]
+    return [int(x) for x in tier_flags(arcs, part).astype("int64") @ flow]
 
 
 def child(scale: int, repeats: int, seed: int) -> dict:
@@ -103,7 +108,7 @@ def child(scale: int, repeats: int, seed: int) -> dict:
     import act_pool
     from act_pool.obligations import compute_obligations
     from act_pool.solve import optimal
-    from act_pool.solve.network import build_network
+    from act_pool.solve.mincost import solve_flows
     from act_pool.solve.problem import build_problem
 
     rss_imports = _maxrss_mib()
@@ -142,74 +147,51 @@ def child(scale: int, repeats: int, seed: int) -> dict:
     out["obligation_rows"] = len(obligations)
     out["credit_lots"] = len(problem.lots)
 
-    # The whole optimal run, with the time inside its stages. The wrapper of solve_highs also notes
-    # the objective of each manufacturer's HiGHS flow (to check network simplex against it); that
-    # bookkeeping (~3 ms a manufacturer) is timed and taken off the run's time.
+    # The whole optimal run, with the time inside its stages.
     run_mod = sys.modules["act_pool.run"]
-    originals = {(optimal, "build_network"): optimal.build_network, (optimal, "solve_highs"): optimal.solve_highs,
+    originals = {(optimal, "build_arcs"): optimal.build_arcs, (optimal, "solve_flows"): optimal.solve_flows,
                  (optimal, "flows_to_movements"): optimal.flows_to_movements}
     for name in ("compute_obligations", "build_problem", "build_ledger", "compliance_view", "balances_view",
                  "why_short", "check_conservation", "purchase_movements"):
         originals[(run_mod, name)] = getattr(run_mod, name)
-    highs_cost: dict = {}
-    overhead = [0.0]
-
-    def noting_cost(fn):
-        def wrapper(G, problem_):
-            flow = fn(G, problem_)
-            t = time.perf_counter()
-            highs_cost[G.graph["manufacturer"]] = _flow_cost(G, flow)
-            overhead[0] += time.perf_counter() - t
-            return flow
-        return wrapper
 
     result = None
     for _ in range(repeats):
         acc: dict = {}
-        overhead[0] = 0.0
         for (mod, name), fn in originals.items():
-            setattr(mod, name, _timed(noting_cost(fn) if name == "solve_highs" else fn, acc, name))
+            setattr(mod, name, _timed(fn, acc, name))
         try:
             result = None
             with _Clock() as c:
-                result = act_pool.run(scenario)  # as users call it: default arguments
-            acc["run"], acc["run_cpu"] = c.wall - overhead[0], c.cpu - overhead[0]
-            acc["solve_highs"] -= overhead[0]
-            acc["solve_highs_cpu"] -= overhead[0]
+                result = act_pool.run(scenario, keep_network=True)  # keeps the arrays and flows (for the check)
+            acc["run"], acc["run_cpu"] = c.wall, c.cpu
         finally:
             for (mod, name), fn in originals.items():
                 setattr(mod, name, fn)
-        for stage, key in (("run", "run"), ("graph_build", "build_network"), ("highs", "solve_highs"),
-                           ("flows", "flows_to_movements")):
+        for stage, key in (("run", "run"), ("arcs", "build_arcs"), ("solve", "solve_flows"),
+                           ("split", "flows_to_movements")):
             out["times"][stage].append(acc.get(key, 0.0))
             out["cpu"][stage].append(acc.get(key + "_cpu", 0.0))
         out["breakdown"].append(acc)
     out["peak_rss_run_mib"] = _maxrss_mib()
     comp = result.compliance
     out["compliance_status"] = {str(k): int(v) for k, v in comp.groupby("status").size().items()}
-    del result
 
-    # Network simplex on every manufacturer's graph, built (outside the timer) and dropped one at a time.
-    ns_wall, ns_cpu = [0.0] * repeats, [0.0] * repeats
-    build = 0.0
-    nodes = edges = biggest = 0
+    # The HiGHS reference on every manufacturer's network, checked against the run's flows.
+    arcs, flow = result.plan.arcs, result.plan.flow
+    del result
+    ref_wall, ref_cpu = [0.0] * repeats, [0.0] * repeats
     agree = True
-    for m in problem.manufacturers:
-        with _Clock() as c:
-            G = build_network(problem, m)
-        build += c.wall
-        nodes, edges = nodes + G.number_of_nodes(), edges + G.number_of_edges()
-        biggest = max(biggest, G.number_of_nodes())
+    for maker in range(len(arcs.manufacturers)):
         for i in range(repeats):
             with _Clock() as c:
-                flow = optimal.solve_network_simplex(G, problem)
-            ns_wall[i] += c.wall
-            ns_cpu[i] += c.cpu
-        agree = agree and _flow_cost(G, flow) == highs_cost.get(m)
-        del G, flow
-    out["times"]["network_simplex"], out["cpu"]["network_simplex"] = ns_wall, ns_cpu
-    out["graph_build_standalone_seconds"] = build
-    out["graph_nodes"], out["graph_edges"], out["max_graph_nodes"] = nodes, edges, biggest
+                ref = solve_flows(arcs, maker, "highs")
+            ref_wall[i] += c.wall
+            ref_cpu[i] += c.cpu
+        agree = agree and _tier_totals(arcs, maker, ref) == _tier_totals(arcs, maker, flow[arcs.part(maker)[1]])
+    sizes = [s_.stop - s_.start for s_ in (arcs.part(m)[0] for m in range(len(arcs.manufacturers)))]
+    out["times"]["highs_ref"], out["cpu"]["highs_ref"] = ref_wall, ref_cpu
+    out["graph_nodes"], out["graph_edges"], out["max_graph_nodes"] = len(arcs.key), len(arcs.tail), max(sizes)
     out["solvers_agree"] = agree
     out["peak_rss_end_mib"] = _maxrss_mib()
     out["rss_baseline_mib"] = rss_baseline
@@ -315,8 +297,8 @@ def summarise(scales: list[dict]) -> dict:
     ks = [s["scale"] for s in scales]
     exps_nodes = {st: slope(nodes, [medians[str(k)].get(st) for k in ks]) for st in STAGES}
     exps_k = {st: slope(ks, [medians[str(k)].get(st) for k in ks]) for st in STAGES}
-    ratio = {str(k): medians[str(k)]["highs"] / medians[str(k)]["network_simplex"] for k in ks
-             if medians[str(k)].get("network_simplex")}
+    ratio = {str(k): medians[str(k)]["highs_ref"] / medians[str(k)]["solve"] for k in ks
+             if medians[str(k)].get("solve")}
     cpu = {str(s["scale"]): {st: statistics.median(s["cpu"][st]) for st in STAGES if s.get("cpu", {}).get(st)}
            for s in scales}
     exps_cpu = {st: slope(nodes, [cpu[str(k)].get(st) for k in ks]) for st in STAGES}
@@ -326,7 +308,7 @@ def summarise(scales: list[dict]) -> dict:
                  for s in scales}
     exps_parts = {key: slope(nodes, [breakdown[str(k)][key] for k in ks]) for key in parts}
     return {"medians_seconds": medians, "growth_exponent_vs_nodes": exps_nodes, "growth_exponent_vs_scale": exps_k,
-            "nodes_exponent_vs_scale": slope(ks, nodes), "highs_over_network_simplex": ratio,
+            "nodes_exponent_vs_scale": slope(ks, nodes), "highs_over_simplex": ratio,
             "cpu_medians_seconds": cpu, "cpu_growth_exponent_vs_nodes": exps_cpu,
             "run_breakdown_seconds": breakdown, "run_breakdown_exponent_vs_nodes": exps_parts}
 
@@ -355,7 +337,7 @@ def report(res: dict) -> str:
     s = res["summary"]
     head = (f"{'scale':>5} {'mfrs':>5} {'nodes':>8} {'arcs':>8} {'reps':>4} "
             + " ".join(LABELS[st].rjust(11) for st in STAGES))
-    lines += ["median seconds per stage (graph_build, highs, flows: inside the run)", head]
+    lines += ["median seconds per stage (arcs, solve, split: inside the run)", head]
     for sc in res["scales"]:
         med = s["medians_seconds"][str(sc["scale"])]
         lines.append(f"{sc['scale']:>4}x {sc['manufacturers']:>5} {sc['graph_nodes']:>8} {sc['graph_edges']:>8} "
@@ -383,9 +365,9 @@ def report(res: dict) -> str:
     lines.append("")
     lines.append(f"graph nodes grow as k^{s['nodes_exponent_vs_scale']:.3f}" if s["nodes_exponent_vs_scale"]
                  else "graph nodes: one scale only")
-    lines.append("HiGHS / network simplex time: " + ", ".join(f"{k}x {v:.2f}" for k, v in
-                                                              s["highs_over_network_simplex"].items()))
-    lines.append("solvers agree on the objective: " + ", ".join(f"{sc['scale']}x {sc['solvers_agree']}"
+    lines.append("HiGHS reference / solve time: " + ", ".join(f"{k}x {v:.2f}" for k, v in
+                                                              s["highs_over_simplex"].items()))
+    lines.append("solvers agree on unmet, expired, flexibility and pooled-out totals: " + ", ".join(f"{sc['scale']}x {sc['solvers_agree']}"
                                                                 for sc in res["scales"]))
     lines.append("peak RSS (ru_maxrss) after load + runs / at end, MiB: " + ", ".join(
         f"{sc['scale']}x {sc['peak_rss_run_mib']:.0f} / {sc['peak_rss_end_mib']:.0f}" for sc in res["scales"])
@@ -503,8 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         last = run_child(k, r, a.seed)
         res["scales"].append(last)
         med = {st: statistics.median(v) for st, v in last["times"].items() if v}
-        print(f"{k}x done in {last['child_wall_seconds']:.0f} s: run {med['run']:.2f} s, highs {med['highs']:.2f} s, "
-              f"network simplex {med['network_simplex']:.2f} s, peak RSS {last['peak_rss_end_mib']:.0f} MiB",
+        print(f"{k}x done in {last['child_wall_seconds']:.0f} s: run {med['run']:.2f} s, solve {med['solve']:.2f} s, "
+              f"HiGHS reference {med['highs_ref']:.2f} s, peak RSS {last['peak_rss_end_mib']:.0f} MiB",
               flush=True)
     res["machine"]["loadavg_end"] = list(os.getloadavg())
     res["code_at_end"] = code_version()
