@@ -130,7 +130,16 @@ class CreditArcs:
         return out
 
 
-def _pack(maker, kind: str, state=0, group=0, ctype=0, expiry=0, year=0, gate=_NONE_GATE) -> np.ndarray:
+def text_codes(values: pd.Series, code: dict) -> np.ndarray:
+    """Integer codes of text values (every value must be a key of ``code``)."""
+    out = pd.Categorical(values, categories=list(code)).codes.astype(np.int64)
+    if (out < 0).any():
+        raise ValueError("a value without a code in the credit network")
+    return out
+
+
+def node_key(maker, kind: str, state=0, group=0, ctype=0, expiry=0, year=0, gate=_NONE_GATE) -> np.ndarray:
+    """Packed keys of nodes of one ``kind`` (fields as integer codes, years as offsets from the base year)."""
     parts = {"maker": maker, "kind": NODE_KINDS.index(kind), "state": state, "group": group, "ctype": ctype,
              "expiry": expiry, "year": year, "gate": gate}
     key = np.zeros(np.shape(maker), dtype=np.int64)
@@ -163,22 +172,22 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     # Deficits.
     dfc = problem.deficits.groupby(["manufacturer", "state", "model_year", "group"], sort=False,
                                    as_index=False)["deficits"].sum()
-    dfc = pd.DataFrame({"mk": dfc["manufacturer"].map(maker_code).to_numpy(np.int64),
-                        "s": dfc["state"].map(state_code).to_numpy(np.int64),
+    dfc = pd.DataFrame({"mk": text_codes(dfc["manufacturer"], maker_code),
+                        "s": text_codes(dfc["state"], state_code),
                         "d": dfc["model_year"].to_numpy(np.int64) - base,
-                        "h": dfc["group"].map(group_code).to_numpy(np.int64),
+                        "h": text_codes(dfc["group"], group_code),
                         "amount": dfc["deficits"].to_numpy(np.int64)})
-    dfc["key"] = _pack(dfc["mk"].to_numpy(), "deficit", dfc["s"].to_numpy(), dfc["h"].to_numpy(),
+    dfc["key"] = node_key(dfc["mk"].to_numpy(), "deficit", dfc["s"].to_numpy(), dfc["h"].to_numpy(),
                        year=dfc["d"].to_numpy())
     n_makers = len(makers)
     all_mk = np.arange(n_makers, dtype=np.int64)
     total_def = np.bincount(dfc["mk"], weights=dfc["amount"], minlength=n_makers).astype(np.int64)
 
     # Bank chains per expiry class, from the first year a lot may be used to its expiry (or the horizon).
-    lt = pd.DataFrame({"mk": lots["manufacturer"].map(maker_code).to_numpy(np.int64),
-                       "s": lots["origin_state"].map(state_code).to_numpy(np.int64),
-                       "g": lots["group"].map(group_code).to_numpy(np.int64),
-                       "c": lots["credit_type"].map(ctype_code).to_numpy(np.int64),
+    lt = pd.DataFrame({"mk": text_codes(lots["manufacturer"], maker_code),
+                       "s": text_codes(lots["origin_state"], state_code),
+                       "g": text_codes(lots["group"], group_code),
+                       "c": text_codes(lots["credit_type"], ctype_code),
                        "e": lots["last_use"].to_numpy(np.int64) - base,
                        "enter": np.maximum(lots["available_from"].to_numpy(np.int64), first) - base,
                        "credits": lots["credits"].to_numpy(np.int64)})
@@ -193,10 +202,10 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     bank["t"] = bank["enter"].to_numpy() + step_in
     bank["stop"] = stop[idx]
     bk = bank[["mk", "s", "g", "c", "e", "t"]].to_numpy().T
-    bank["key"] = _pack(bk[0], "bank", bk[1], bk[2], bk[3], bk[4], bk[5])
-    bank["avail"] = _pack(bk[0], "avail", bk[1], bk[2], bk[3], year=bk[5])
+    bank["key"] = node_key(bk[0], "bank", bk[1], bk[2], bk[3], bk[4], bk[5])
+    bank["avail"] = node_key(bk[0], "avail", bk[1], bk[2], bk[3], year=bk[5])
     en = entries[["mk", "s", "g", "c", "e", "enter"]].to_numpy().T
-    entry_keys = _pack(en[0], "bank", en[1], en[2], en[3], en[4], en[5])
+    entry_keys = node_key(en[0], "bank", en[1], en[2], en[3], en[4], en[5])
 
     arcs: list[pd.DataFrame] = []
 
@@ -209,7 +218,7 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
                                   "pooled": np.broadcast_to(np.asarray(pooled, dtype=bool), n),
                                   "gate": np.broadcast_to(np.asarray(gate, dtype=np.int8), n)}))
 
-    special = {k: _pack(all_mk, k) for k in _SPECIAL}
+    special = {k: node_key(all_mk, k) for k in _SPECIAL}
     add(special["unmet"][dfc["mk"]], dfc["key"], "unmet", capacity=dfc["amount"].to_numpy())
     add(special["unmet"], special["spill"], "spill")
     for k in ("expire", "end", "spill"):
@@ -232,7 +241,7 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
         senders = avail[avail["s"].isin(pool_codes)].merge(gates[["mk", "s", "d", "may_send"]].rename(columns={"d": "t"}),
                                                            on=["mk", "s", "t"], how="left")
         senders = senders[senders["may_send"].fillna(True).astype(bool)]
-        senders["hub"] = _pack(senders["mk"].to_numpy(), "hub", group=senders["g"].to_numpy(),
+        senders["hub"] = node_key(senders["mk"].to_numpy(), "hub", group=senders["g"].to_numpy(),
                                ctype=senders["c"].to_numpy(), year=senders["t"].to_numpy())
         add(senders["key"], senders["hub"], "export")
         receivers = dfc[dfc["s"].isin(pool_codes)][["mk", "s"]].drop_duplicates().rename(columns={"s": "s2"})
@@ -240,7 +249,7 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
         imports = imports[imports["s2"] != imports["s"]].drop_duplicates(["mk", "s2", "g", "c", "t"])
         imports = pd.DataFrame({"mk": imports["mk"], "s": imports["s2"], "g": imports["g"], "c": imports["c"],
                                 "t": imports["t"], "hub": imports["hub"]})
-        imports["key"] = _pack(imports["mk"].to_numpy(), "import", imports["s"].to_numpy(), imports["g"].to_numpy(),
+        imports["key"] = node_key(imports["mk"].to_numpy(), "import", imports["s"].to_numpy(), imports["g"].to_numpy(),
                                imports["c"].to_numpy(), year=imports["t"].to_numpy())
         pooled_routes = _routes(imports.assign(pooled=True), problem, gates, dfc, first - base)
         imports = imports[imports["key"].isin(pooled_routes["src"])]
@@ -292,8 +301,8 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
 def _gate_table(problem: ComplianceProblem, maker_code: dict, state_code: dict, base: int) -> pd.DataFrame:
     """The gates as integer codes: capacities per gate, ``may_receive`` and ``may_send``."""
     g = problem.gates[problem.gates["manufacturer"].isin(list(maker_code))]
-    out = pd.DataFrame({"mk": g["manufacturer"].map(maker_code).to_numpy(np.int64),
-                        "s": g["state"].map(state_code).to_numpy(np.int64),
+    out = pd.DataFrame({"mk": text_codes(g["manufacturer"], maker_code),
+                        "s": text_codes(g["state"], state_code),
                         "d": g["model_year"].to_numpy(np.int64) - base,
                         "may_receive": g["may_receive"].to_numpy(bool),
                         "may_send": g["may_send"].to_numpy(bool) if "may_send" in g else np.ones(len(g), bool)})
@@ -309,32 +318,62 @@ def _routes(sources: pd.DataFrame, problem: ComplianceProblem, gates: pd.DataFra
     One row per source, deficit model year, retirement step and deficit group that the rules
     allow (13 CCR §1963.3): deficits of the year of use or of the make-up period before it (ZEV
     credits only for carried deficits where the rule set says so, §1963.3(b)), pooled credits only
-    into a state that may receive them, and gated steps only where their gate has room.
+    into a state that may receive them, and gated steps only where their gate has room. Lookups
+    are binary searches on packed keys.
     """
     m = problem.makeup_years
-    k = np.arange(m + 1)
-    src = sources.iloc[np.repeat(np.arange(len(sources)), m + 1)].reset_index(drop=True)
-    src["k"] = np.tile(k, len(sources))
-    src["d"] = src["t"] - src["k"]
-    keep = src["d"] >= first
+    rep = np.repeat(np.arange(len(sources)), m + 1)
+    k = np.tile(np.arange(m + 1), len(sources))
+    col = {name: sources[name].to_numpy()[rep] for name in ("mk", "s", "g", "c", "t", "key", "pooled")}
+    col["d"] = col["t"] - k
+    keep = col["d"] >= first
     if problem.makeup_zev_only:
-        keep &= ~((src["c"] == CREDIT_TYPES.index("NZEV")) & (src["k"] > 0))
-    src = src[keep].merge(gates, on=["mk", "s", "d"])
-    if src["pooled"].any():
-        src = src[~src["pooled"] | src["may_receive"]]
-    step_rows = [(i, CREDIT_TYPES.index(st.credit_type), clauses.GROUPS.index(g),
-                  GATES.index(st.gate) if st.gate else -1, clauses.GROUPS.index(h))
-                 for i, st in enumerate(problem.steps) for g in st.source_groups for h in st.target_groups]
-    steps = pd.DataFrame(step_rows, columns=["step", "c", "g", "gate", "h"])
-    rows = src.merge(steps, on=["c", "g"]).merge(dfc[["mk", "s", "d", "h", "key"]].rename(columns={"key": "deficit"}),
-                                                 on=["mk", "s", "d", "h"])
-    caps = rows[list(GATES)].to_numpy()
-    gate = rows["gate"].to_numpy()
-    rows["cap"] = np.where(gate >= 0, caps[np.arange(len(rows)), np.maximum(gate, 0)], -1)
-    rows = rows[(gate < 0) | (rows["cap"].to_numpy() > 0)]
-    mk, s, d, gt = (rows[c].to_numpy() for c in ("mk", "s", "d", "gate"))
-    return pd.DataFrame({"src": rows["key"].to_numpy(), "pooled": rows["pooled"].to_numpy(bool),
-                         "step": rows["step"].to_numpy(np.int64), "gate": gt, "cap": rows["cap"].to_numpy(),
-                         "deficit": rows["deficit"].to_numpy(),
-                         "gate_in": np.where(gt >= 0, _pack(mk, "gate_in", s, year=d, gate=np.maximum(gt, 0)), 0),
-                         "gate_out": np.where(gt >= 0, _pack(mk, "gate_out", s, year=d, gate=np.maximum(gt, 0)), 0)})
+        keep &= ~((col["c"] == CREDIT_TYPES.index("NZEV")) & (k > 0))
+    col = {name: v[keep] for name, v in col.items()}
+    # The gate row of each (manufacturer, state, deficit year); none: no deficits accrue there.
+    gate_key = node_key(gates["mk"].to_numpy(), "gate_in", gates["s"].to_numpy(), year=gates["d"].to_numpy())
+    order = np.argsort(gate_key, kind="stable")
+    row = _find(gate_key[order], node_key(col["mk"], "gate_in", col["s"], year=col["d"]))
+    found = row >= 0
+    col = {name: v[found] for name, v in col.items()}
+    gate_row = order[row[found]]
+    if col["pooled"].any():
+        ok = ~col["pooled"] | gates["may_receive"].to_numpy()[gate_row]
+        col = {name: v[ok] for name, v in col.items()}
+        gate_row = gate_row[ok]
+    # Every step (and target group) the credit type and group may take.
+    steps = [(i, CREDIT_TYPES.index(st.credit_type), clauses.GROUPS.index(g), GATES.index(st.gate) if st.gate else -1,
+              clauses.GROUPS.index(h))
+             for i, st in enumerate(problem.steps) for g in st.source_groups for h in st.target_groups]
+    steps.sort(key=lambda r: (r[1], r[2], r[0], r[4]))
+    table = np.array(steps, dtype=np.int64).reshape(-1, 5)
+    combo = table[:, 1] * 4 + table[:, 2]
+    starts = np.searchsorted(combo, np.arange(9))
+    mine = col["c"] * 4 + col["g"]
+    count = starts[mine + 1] - starts[mine]
+    rep = np.repeat(np.arange(len(mine)), count)
+    pick = starts[mine][rep] + np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
+    col = {name: v[rep] for name, v in col.items()}
+    gate_row = gate_row[rep]
+    step, gate, h = table[pick, 0], table[pick, 3], table[pick, 4]
+    # Only deficits that exist; gated steps only where the gate has room.
+    deficit = node_key(col["mk"], "deficit", col["s"], h, year=col["d"])
+    hit = _find(np.sort(dfc["key"].to_numpy()), deficit) >= 0
+    caps = gates[list(GATES)].to_numpy()[gate_row, np.maximum(gate, 0)]
+    cap = np.where(gate >= 0, caps, -1)
+    ok = hit & ((gate < 0) | (cap > 0))
+    mk, st_, d, gt = col["mk"][ok], col["s"][ok], col["d"][ok], gate[ok]
+    gate_code = np.maximum(gt, 0)
+    return pd.DataFrame({"src": col["key"][ok], "pooled": col["pooled"][ok].astype(bool), "step": step[ok],
+                         "gate": gt, "cap": cap[ok], "deficit": deficit[ok],
+                         "gate_in": np.where(gt >= 0, node_key(mk, "gate_in", st_, year=d, gate=gate_code), 0),
+                         "gate_out": np.where(gt >= 0, node_key(mk, "gate_out", st_, year=d, gate=gate_code), 0)})
+
+
+def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in ``sorted_keys``, -1 where absent."""
+    pos = np.searchsorted(sorted_keys, keys)
+    inside = pos < len(sorted_keys)
+    hit = np.zeros(len(keys), dtype=bool)
+    hit[inside] = sorted_keys[pos[inside]] == keys[inside]
+    return np.where(hit, pos, -1)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from act_pool.errors import ConservationError
 from act_pool.rules import clauses
-from act_pool.solve.arcs import ARC_KINDS, GATES, NODE_KINDS, CreditArcs, _pack
+from act_pool.solve.arcs import ARC_KINDS, GATES, NODE_KINDS, CreditArcs, text_codes, node_key
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -61,9 +61,9 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     maker_code = {m: i for i, m in enumerate(arcs.manufacturers)}
     state_code = {s: i for i, s in enumerate(arcs.states)}
     group_code = {g: i for i, g in enumerate(clauses.GROUPS)}
-    entry = _pack(lots["manufacturer"].map(maker_code).to_numpy(np.int64), "bank",
-                  lots["origin_state"].map(state_code).to_numpy(np.int64),
-                  lots["group"].map(group_code).to_numpy(np.int64),
+    entry = node_key(text_codes(lots["manufacturer"], maker_code), "bank",
+                  text_codes(lots["origin_state"], state_code),
+                  text_codes(lots["group"], group_code),
                   (lots["credit_type"] == "NZEV").to_numpy(np.int64), lots["last_use"].to_numpy(np.int64) - arcs.base_year,
                   np.maximum(lots["available_from"].to_numpy(np.int64), first) - arcs.base_year)
     entry_node = np.searchsorted(arcs.key, entry)
