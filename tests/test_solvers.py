@@ -292,3 +292,20 @@ def test_solver_carries_through_scenario_changes(scenario_of):
     sc = replace(scenario_of([row("CA", 2025, "2b-3", "ICE", 100)]), solver="highs")
     assert sc.with_rules("act-2025").solver == "highs"
     assert sc.with_sales(sc.sales.assign(aer_miles="")).solver == "highs"
+
+
+@pytest.mark.parametrize("name", ["default", "trades"])
+def test_bank_chains_split_on_arrays_as_node_by_node(name, monkeypatch):
+    # The array split of the bank chains must give the movements the node-by-node walk gives.
+    from act_pool.solve import split
+
+    sc = load_scenario(REPO / "scenarios" / name / "scenario.toml")
+    problem = build_problem(sc, compute_obligations(sc))
+    plan = solve_optimal(problem)
+    with monkeypatch.context() as m:
+        m.setattr(split, "_bank_chains", lambda arcs, flow, lots, *rest: np.zeros(len(lots), dtype=bool))
+        walked = split.flows_to_movements(plan.arcs, plan.flow, problem)
+    key = list(walked.columns)
+    assert len(plan.movements) > 0
+    assert build_ledger(plan.movements).sort_values(key).reset_index(drop=True).equals(
+        build_ledger(walked).sort_values(key).reset_index(drop=True))

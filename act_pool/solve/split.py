@@ -15,7 +15,7 @@ import pandas as pd
 
 from act_pool.errors import ConservationError
 from act_pool.rules import clauses
-from act_pool.solve.arcs import ARC_KINDS, GATES, NODE_KINDS, CreditArcs, text_codes, node_key
+from act_pool.solve.arcs import _BITS, _SHIFT, ARC_KINDS, GATES, NODE_KINDS, CreditArcs, node_key, text_codes
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -81,11 +81,16 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     retire = ARC_KINDS.index("retire")
 
     inbox: dict[int, list[list]] = {}
-    for i, (n, credits) in enumerate(zip(entry_node.tolist(), lots["credits"].tolist())):
-        inbox.setdefault(n, []).append([i, credits, -1, -1])
     retired: list[tuple] = []  # (lot row, deficit node, credits, year, route)
     expired: list[tuple] = []  # (lot row, credits)
-    for n in _node_order(arcs).tolist():
+    in_order = _bank_chains(arcs, flow, lots, entry_node, inbox, expired)
+    for i in np.nonzero(~in_order)[0].tolist():  # the other chains' lots enter the walk below
+        inbox.setdefault(int(entry_node[i]), []).append([i, int(lots["credits"].iat[i]), -1, -1])
+    walk = _node_order(arcs)
+    year_bits = ((1 << _BITS["year"]) - 1) << _SHIFT["year"]
+    in_chain = arcs.field("kind", walk) == NODE_KINDS.index("bank")
+    split_here = np.isin(arcs.key[walk] & ~year_bits, arcs.key[entry_node[in_order]] & ~year_bits)
+    for n in walk[~(in_chain & split_here)].tolist():
         parcels = inbox.pop(n, None)
         if not parcels:
             continue
@@ -120,6 +125,62 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
         if any(p[1] > 0 for p in parcels[q:]):
             raise ConservationError("credits stranded in the credit network")
     return _movements(arcs, lots, pre, retired, expired)
+
+
+def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_node: np.ndarray,
+                 inbox: dict[int, list[list]], expired: list[tuple]) -> np.ndarray:
+    """Split the bank chains whose lots enter in the order they are drawn, on arrays.
+
+    In a chain (one expiry class), every bank node sorts its credits by vintage and lot and draws
+    the first into the year's available credits. Where lots enter the chain in that order (no lot
+    bought later with an older vintage), the draws of the years are consecutive stretches of the
+    chain's lots in that order, as are what expires or stays banked at its end: each parcel is the
+    overlap of a lot's stretch with a draw's. Parcels drawn go into ``inbox`` (by ``avail`` node),
+    expired ones into ``expired``. Returns which lots were split here (the others' chains are
+    walked node by node).
+    """
+    year_bits = ((1 << _BITS["year"]) - 1) << _SHIFT["year"]
+    chain = arcs.key[entry_node] & ~year_bits
+    enter = arcs.field("year", entry_node)
+    by_key = np.lexsort((lots["lot"].to_numpy(), lots["vintage"].to_numpy(), chain))
+    sorted_chain, sorted_enter = chain[by_key], enter[by_key]
+    late = (sorted_chain[1:] == sorted_chain[:-1]) & (sorted_enter[1:] < sorted_enter[:-1])
+    bad_chains = np.unique(sorted_chain[1:][late])
+    good = ~np.isin(chain, bad_chains)
+    rows = by_key[good[by_key]]
+    if len(rows) == 0:
+        return good
+    # Stretches of the lots, chain after chain on one line.
+    credits = lots["credits"].to_numpy(np.int64)[rows]
+    lot_end = np.cumsum(credits)
+    # What leaves each chain, in order: each year's draw, then expiry or the end of the horizon.
+    bank = NODE_KINDS.index("bank")
+    tail_is_bank = arcs.field("kind", arcs.tail) == bank
+    leaves = tail_is_bank & (arcs.kind != ARC_KINDS.index("carry"))
+    idx = np.nonzero(leaves)[0]
+    taker_chain = arcs.key[arcs.tail[idx]] & ~year_bits
+    keep = np.isin(taker_chain, chain[rows])
+    idx, taker_chain = idx[keep], taker_chain[keep]
+    last = (arcs.kind[idx] != ARC_KINDS.index("draw")).astype(np.int64)
+    idx = idx[np.lexsort((last, arcs.field("year", arcs.tail[idx]), taker_chain))]
+    take_end = np.cumsum(flow[idx])
+    if take_end[-1] != lot_end[-1]:
+        raise ConservationError("credits drawn from the bank chains differ from the credits in them")
+    # Overlaps: every stretch between consecutive ends belongs to one lot and one draw.
+    cuts = np.union1d(lot_end, take_end)
+    begin = np.concatenate([[0], cuts[:-1]])
+    lot_i = np.searchsorted(lot_end, cuts, side="left")
+    take_i = np.searchsorted(take_end, cuts, side="left")
+    amount = cuts - begin
+    lot_row, arc = rows[lot_i], idx[take_i]
+    lot_row, arc, amount = lot_row[amount > 0], arc[amount > 0], amount[amount > 0]
+    head_kind = arcs.field("kind", arcs.head[arc])
+    for r, a, n, k in zip(lot_row.tolist(), amount.tolist(), arcs.head[arc].tolist(), head_kind.tolist()):
+        if k == NODE_KINDS.index("avail"):
+            inbox.setdefault(n, []).append([r, a, -1, -1])
+        elif k == NODE_KINDS.index("expire"):
+            expired.append((r, a))
+    return good
 
 
 def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired: list[tuple],
