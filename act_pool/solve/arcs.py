@@ -152,7 +152,8 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     """Every manufacturer's credit network (see :mod:`act_pool.solve.network`) as :class:`CreditArcs`.
 
     Honours the gates' ``may_send`` column where present (a state whose credits usable in a year may
-    not be pooled out has no export arc that year); without it every state may send.
+    not be pooled out, or that has no gate row that year, has no export arc that year); without the
+    column every state may send.
     """
     makers = problem.manufacturers
     first, last = problem.years.start, problem.years.stop - 1
@@ -238,9 +239,10 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     routes = [own_routes]
     if problem.pooling:
         pool_codes = [state_code[s] for s in problem.pool_states if s in state_code]
-        senders = avail[avail["s"].isin(pool_codes)].merge(gates[["mk", "s", "d", "may_send"]].rename(columns={"d": "t"}),
-                                                           on=["mk", "s", "t"], how="left")
-        senders = senders[senders["may_send"].fillna(True).astype(bool)]
+        send = gates[["mk", "s", "d", "may_send"]].rename(columns={"d": "t"})
+        senders = avail[avail["s"].isin(pool_codes)].merge(send, on=["mk", "s", "t"], how="left")
+        # Without the column every state may send; with it, a state without a gate row that year may not.
+        senders = senders[senders["may_send"].fillna("may_send" not in problem.gates).astype(bool)]
         senders["hub"] = node_key(senders["mk"].to_numpy(), "hub", group=senders["g"].to_numpy(),
                                ctype=senders["c"].to_numpy(), year=senders["t"].to_numpy())
         add(senders["key"], senders["hub"], "export")
