@@ -148,6 +148,11 @@ def node_key(maker, kind: str, state=0, group=0, ctype=0, expiry=0, year=0, gate
     return key
 
 
+def without_year(keys: np.ndarray) -> np.ndarray:
+    """Node keys with their year cleared: for bank nodes, the chain (expiry class) they belong to."""
+    return keys & ~(((1 << _BITS["year"]) - 1) << _SHIFT["year"])
+
+
 def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     """Every manufacturer's credit network (see :mod:`act_pool.solve.network`) as :class:`CreditArcs`.
 
@@ -179,7 +184,7 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
                         "h": text_codes(dfc["group"], group_code),
                         "amount": dfc["deficits"].to_numpy(np.int64)})
     dfc["key"] = node_key(dfc["mk"].to_numpy(), "deficit", dfc["s"].to_numpy(), dfc["h"].to_numpy(),
-                       year=dfc["d"].to_numpy())
+                          year=dfc["d"].to_numpy())
     n_makers = len(makers)
     all_mk = np.arange(n_makers, dtype=np.int64)
     total_def = np.bincount(dfc["mk"], weights=dfc["amount"], minlength=n_makers).astype(np.int64)
@@ -208,11 +213,11 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     en = entries[["mk", "s", "g", "c", "e", "enter"]].to_numpy().T
     entry_keys = node_key(en[0], "bank", en[1], en[2], en[3], en[4], en[5])
 
-    arcs: list[pd.DataFrame] = []
+    parts: list[pd.DataFrame] = []
 
     def add(tail, head, kind: str, capacity=-1, route=-1, pooled=False, gate=-1) -> None:
         n = len(tail)
-        arcs.append(pd.DataFrame({"tail": np.asarray(tail, dtype=np.int64), "head": np.asarray(head, dtype=np.int64),
+        parts.append(pd.DataFrame({"tail": np.asarray(tail, dtype=np.int64), "head": np.asarray(head, dtype=np.int64),
                                   "capacity": np.broadcast_to(np.asarray(capacity, dtype=np.int64), n),
                                   "kind": np.int8(ARC_KINDS.index(kind)),
                                   "route": np.broadcast_to(np.asarray(route, dtype=np.int8), n),
@@ -244,15 +249,15 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
         # Without the column every state may send; with it, a state without a gate row that year may not.
         senders = senders[senders["may_send"].fillna("may_send" not in problem.gates).astype(bool)]
         senders["hub"] = node_key(senders["mk"].to_numpy(), "hub", group=senders["g"].to_numpy(),
-                               ctype=senders["c"].to_numpy(), year=senders["t"].to_numpy())
+                                  ctype=senders["c"].to_numpy(), year=senders["t"].to_numpy())
         add(senders["key"], senders["hub"], "export")
         receivers = dfc[dfc["s"].isin(pool_codes)][["mk", "s"]].drop_duplicates().rename(columns={"s": "s2"})
         imports = senders.merge(receivers, on="mk")
         imports = imports[imports["s2"] != imports["s"]].drop_duplicates(["mk", "s2", "g", "c", "t"])
         imports = pd.DataFrame({"mk": imports["mk"], "s": imports["s2"], "g": imports["g"], "c": imports["c"],
                                 "t": imports["t"], "hub": imports["hub"]})
-        imports["key"] = node_key(imports["mk"].to_numpy(), "import", imports["s"].to_numpy(), imports["g"].to_numpy(),
-                               imports["c"].to_numpy(), year=imports["t"].to_numpy())
+        imports["key"] = node_key(imports["mk"].to_numpy(), "import", imports["s"].to_numpy(),
+                                  imports["g"].to_numpy(), imports["c"].to_numpy(), year=imports["t"].to_numpy())
         pooled_routes = _routes(imports.assign(pooled=True), problem, gates, dfc, first - base)
         imports = imports[imports["key"].isin(pooled_routes["src"])]
         add(imports["hub"], imports["key"], "import")
@@ -285,7 +290,7 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     np.add.at(demand, np.searchsorted(key, entry_keys), -entries["credits"].to_numpy())
     demand[np.searchsorted(key, special["unmet"])] -= total_def
     demand[np.searchsorted(key, special["sink"])] += supply
-    arc = pd.concat(arcs, ignore_index=True)
+    arc = pd.concat(parts, ignore_index=True)
     arc["tail"] = np.searchsorted(key, arc["tail"].to_numpy())
     arc["head"] = np.searchsorted(key, arc["head"].to_numpy())
     arc = arc.sort_values(["tail", "head"], kind="stable").reset_index(drop=True)

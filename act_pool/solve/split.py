@@ -15,7 +15,7 @@ import pandas as pd
 
 from act_pool.errors import ConservationError
 from act_pool.rules import clauses
-from act_pool.solve.arcs import _BITS, _SHIFT, ARC_KINDS, GATES, NODE_KINDS, CreditArcs, node_key, text_codes
+from act_pool.solve.arcs import ARC_KINDS, GATES, NODE_KINDS, CreditArcs, node_key, text_codes, without_year
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -61,11 +61,10 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     maker_code = {m: i for i, m in enumerate(arcs.manufacturers)}
     state_code = {s: i for i, s in enumerate(arcs.states)}
     group_code = {g: i for i, g in enumerate(clauses.GROUPS)}
-    entry = node_key(text_codes(lots["manufacturer"], maker_code), "bank",
-                  text_codes(lots["origin_state"], state_code),
-                  text_codes(lots["group"], group_code),
-                  (lots["credit_type"] == "NZEV").to_numpy(np.int64), lots["last_use"].to_numpy(np.int64) - arcs.base_year,
-                  np.maximum(lots["available_from"].to_numpy(np.int64), first) - arcs.base_year)
+    entry = node_key(text_codes(lots["manufacturer"], maker_code), "bank", text_codes(lots["origin_state"], state_code),
+                     text_codes(lots["group"], group_code), (lots["credit_type"] == "NZEV").to_numpy(np.int64),
+                     lots["last_use"].to_numpy(np.int64) - arcs.base_year,
+                     np.maximum(lots["available_from"].to_numpy(np.int64), first) - arcs.base_year)
     entry_node = np.searchsorted(arcs.key, entry)
     sort_key = list(zip(lots["last_use"].tolist(), lots["vintage"].tolist(), lots["lot"].tolist()))
 
@@ -87,9 +86,8 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     for i in np.nonzero(~in_order)[0].tolist():  # the other chains' lots enter the walk below
         inbox.setdefault(int(entry_node[i]), []).append([i, int(lots["credits"].iat[i]), -1, -1])
     walk = _node_order(arcs)
-    year_bits = ((1 << _BITS["year"]) - 1) << _SHIFT["year"]
     in_chain = arcs.field("kind", walk) == NODE_KINDS.index("bank")
-    split_here = np.isin(arcs.key[walk] & ~year_bits, arcs.key[entry_node[in_order]] & ~year_bits)
+    split_here = np.isin(without_year(arcs.key[walk]), without_year(arcs.key[entry_node[in_order]]))
     for n in walk[~(in_chain & split_here)].tolist():
         parcels = inbox.pop(n, None)
         if not parcels:
@@ -139,8 +137,7 @@ def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_n
     expired ones into ``expired``. Returns which lots were split here (the others' chains are
     walked node by node).
     """
-    year_bits = ((1 << _BITS["year"]) - 1) << _SHIFT["year"]
-    chain = arcs.key[entry_node] & ~year_bits
+    chain = without_year(arcs.key[entry_node])
     enter = arcs.field("year", entry_node)
     by_key = np.lexsort((lots["lot"].to_numpy(), lots["vintage"].to_numpy(), chain))
     sorted_chain, sorted_enter = chain[by_key], enter[by_key]
@@ -158,7 +155,7 @@ def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_n
     tail_is_bank = arcs.field("kind", arcs.tail) == bank
     leaves = tail_is_bank & (arcs.kind != ARC_KINDS.index("carry"))
     idx = np.nonzero(leaves)[0]
-    taker_chain = arcs.key[arcs.tail[idx]] & ~year_bits
+    taker_chain = without_year(arcs.key[arcs.tail[idx]])
     keep = np.isin(taker_chain, chain[rows])
     idx, taker_chain = idx[keep], taker_chain[keep]
     last = (arcs.kind[idx] != ARC_KINDS.index("draw")).astype(np.int64)
