@@ -9,7 +9,8 @@ Nodes (``kind`` attribute, tuple ids):
   ``demand`` is minus their credits.
 - ``("avail", s, g, c, t)``: those credits of ``s`` usable in year ``t``, whatever their expiry.
 - ``("hub", g, c, t)`` and ``("import", s, g, c, t)``: pooling in year ``t`` routes through one
-  hub per group and type, so its size grows with the states, not their pairs.
+  hub per group and type, so its size grows with the states, not their pairs. Only states whose gate
+  row allows it (``may_send``) export to the hub that year.
 - ``("gate_in"|"gate_out", s, d, gate)``: a rule limit for the deficits of state ``s``, model year
   ``d`` (NZEV caps, low-volume flexibility, tractor offset), as the capacity of the arc between them.
 - ``("deficit", s, d, h)``: deficits of group ``h``; ``demand`` is the deficit in tenths.
@@ -18,7 +19,8 @@ Nodes (``kind`` attribute, tuple ids):
 
 Edges carry ``capacity`` (absent: unbounded), ``weight`` (integer cost), ``kind`` (carry, draw,
 retire, gate, export, import, expire, end, unmet, spill, drain) and, on retire arcs, ``route``
-(the retirement step) and ``pooled``.
+(the retirement step; out of a gate, the first step through it) and ``pooled``; gate arcs carry
+``gate``.
 
 Costs make the optimum lexicographic, in four tiers: fewest unmet deficits, then fewest expired
 credits (the largest unexpired bank at the horizon, since retirements are then fixed), then the
@@ -31,8 +33,7 @@ costs less in the first three tiers (every tenth is still retired once, and the 
 most one flexibility while the pooled one is at least one), so the optimum keeps them at home.
 The ``weight`` of an edge is the integer cost of :func:`~act_pool.solve.mincost.tier_weights`.
 The graph grows linearly with states x years x groups: bank chains per expiry class, one
-``avail`` node per state and year, one hub per year. A state whose gate row says ``may_send`` is
-False for a year has no export arc that year.
+``avail`` node per state and year, one hub per year.
 
 The solvers work on arrays (:mod:`act_pool.solve.arcs`, built for every manufacturer at once);
 :func:`build_network` and :func:`network_graph` build this networkx graph from them on request.
