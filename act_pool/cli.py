@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--tables-only", action="store_true",
                    help="write the CSV tables and summary.json only (no results.xlsx, figures or report.html)")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_solver_option(r)
     r.set_defaults(handler=_cmd_run)
 
     c = add("compare", "Run one scenario under several rule sets (and pooling on/off) and report the differences.")
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="folder to write compare.csv into (the same folder rules as run --out)")
     c.add_argument("--force", action="store_true",
                    help="also write into an existing non-empty folder act-pool did not write, beside its files")
+    _add_solver_option(c)
     c.set_defaults(handler=_cmd_compare)
 
     ru = add("rules", "List, show and compare the bundled rule sets.")
@@ -135,13 +137,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_solver_option(parser: argparse.ArgumentParser) -> None:
+    from act_pool.solve import SOLVERS
+
+    parser.add_argument("--solver", choices=SOLVERS, help="solver of the optimal plan (default: the scenario's "
+                        "solver key, else simplex; networkx and highs are reference solvers)")
+
+
+def _with_solver(scenario: "Scenario", solver: str | None) -> "Scenario":
+    """The scenario with the optimal plan's solver chosen on the command line (if any)."""
+    from dataclasses import replace
+
+    return replace(scenario, solver=solver) if solver else scenario
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from act_pool.report.write import write_results
     from act_pool.run import run
     from act_pool.scenario import default_scenario_path
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
-    scenario = _load_checking_out(path, args.out, args.force)
+    scenario = _with_solver(_load_checking_out(path, args.out, args.force), args.solver)
     result = run(scenario, progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
     out = write_results(result, Path(args.out), graphml=args.graphml, reports=not args.tables_only,
                         force=args.force)
@@ -199,7 +215,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if repeated:
         raise InputError([Problem("command line", None, "--rules", f"rule set {', '.join(repeated)} named more "
                                   "than once: name each rule set to compare once")])
-    table = compare(_load_checking_out(Path(args.scenario), args.out, args.force), args.rules or None)
+    scenario = _with_solver(_load_checking_out(Path(args.scenario), args.out, args.force), args.solver)
+    table = compare(scenario, args.rules or None)
     print(table.to_string(index=False))
     if args.out:
         print(f"written to {write_compare(table, Path(args.out), scenario_path=args.scenario, force=args.force)}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import networkx as nx
 import pandas as pd
@@ -15,6 +15,9 @@ from act_pool.scenario import Scenario, load_scenario
 from act_pool.solve.problem import ComplianceProblem, build_problem
 from act_pool.solve.purchase import purchase_movements
 from act_pool.solve.sequential import solve_sequential
+
+if TYPE_CHECKING:
+    from act_pool.solve.optimal import OptimalPlan
 
 
 @dataclass
@@ -45,19 +48,22 @@ class Result:
     compliance: pd.DataFrame
     balances: pd.DataFrame
     conservation: pd.DataFrame
-    graphs: dict = field(default_factory=dict, repr=False)
+    plan: "OptimalPlan | None" = field(default=None, repr=False)
 
     @property
     def network(self) -> nx.DiGraph:
         """The credit network of every manufacturer in one graph (see :mod:`act_pool.solve.network`
-        for the node and edge attributes); node ids start with the manufacturer. After an optimal
-        run with ``keep_network=True``, every edge carries its ``flow`` in tenths."""
-        if not self.graphs:
-            from act_pool.solve.network import build_network
+        for the node and edge attributes), built on request from the solver's arrays; node ids
+        start with the manufacturer. After an optimal run with ``keep_network=True``, every edge
+        carries its ``flow`` in tenths."""
+        from act_pool.solve.arcs import build_arcs
+        from act_pool.solve.network import network_graph
 
-            self.graphs = {m: build_network(self.problem, m) for m in self.problem.manufacturers}
-        parts = [nx.relabel_nodes(G, {n: (m,) + n for n in G}) for m, G in sorted(self.graphs.items())]
-        return nx.compose_all(parts) if parts else nx.DiGraph()
+        arcs, flow = (self.plan.arcs, self.plan.flow) if self.plan is not None else (build_arcs(self.problem), None)
+        G = nx.DiGraph()
+        for maker, name in enumerate(arcs.manufacturers):
+            G.update(network_graph(arcs, maker, flow, prefix=(name,)))
+        return G
 
     @property
     def plot(self):
@@ -95,9 +101,9 @@ def run(scenario: Scenario | str | Path, progress: Progress | None = None, keep_
     """Run a scenario (a :class:`Scenario` or the path of a scenario file) and check conservation.
 
     ``progress(stage, done, total)``, if given, is called as the run advances (the command line
-    shows it on long runs). With ``keep_network``, an optimal run keeps every manufacturer's solved
-    credit network (``result.network`` then carries the flows); otherwise the networks are freed as
-    soon as each is solved, which keeps memory flat on large scenarios.
+    shows it on long runs). With ``keep_network``, an optimal run keeps the solved credit networks
+    (as arrays: ``result.network`` then carries the flows); otherwise they are freed after the run.
+    The optimum is found with the scenario's ``solver`` (see :mod:`act_pool.solve.optimal`).
     """
     report = progress or (lambda stage, done, total: None)
     if not isinstance(scenario, Scenario):
@@ -105,11 +111,12 @@ def run(scenario: Scenario | str | Path, progress: Progress | None = None, keep_
     report("obligations", 0, 1)
     obligations = compute_obligations(scenario)
     problem = build_problem(scenario, obligations)
-    graphs: dict = {}
+    plan = None
     if scenario.retirement == "optimal":
         from act_pool.solve.optimal import solve_optimal
 
-        movements = solve_optimal(problem, graphs=graphs if keep_network else None, progress=report)
+        plan = solve_optimal(problem, solver=scenario.solver, progress=report)
+        movements = plan.movements
     elif isinstance(scenario.retirement, tuple):
         movements = solve_sequential(problem, scenario.retirement)
     else:
@@ -126,4 +133,5 @@ def run(scenario: Scenario | str | Path, progress: Progress | None = None, keep_
     compliance["reason"] = why_short(compliance, ledger, balances, problem, scenario.rules)
     conservation = check_conservation(problem, obligations, ledger, balances)
     return Result(scenario=scenario, obligations=obligations, problem=problem, ledger=ledger,
-                  compliance=compliance, balances=balances, conservation=conservation, graphs=graphs)
+                  compliance=compliance, balances=balances, conservation=conservation,
+                  plan=plan if keep_network else None)

@@ -18,6 +18,7 @@ from act_pool.errors import InputError, Problem
 from act_pool.files import load_toml
 from act_pool.rules import RuleSet, load_rules
 from act_pool.rules.clauses import credit_last_model_year, state_codes
+from act_pool.solve import DEFAULT_SOLVER, SOLVERS
 from act_pool.tenths import format_tenths
 from act_pool.validation import (BANK_COLUMNS, MAX_WHOLE, SALES_COLUMNS, TRADE_COLUMNS, as_strings,
                                  control_character, printable, text_table, validate_bank, validate_sales,
@@ -29,7 +30,7 @@ __all__ = ["BANK_COLUMNS", "MAX_WHOLE", "ORDER_PREFERENCES", "RETIREMENT_MODES",
 
 RETIREMENT_MODES = ("optimal", "earliest-expiring")
 _SCENARIO_KEYS = {"name", "rules", "sales", "bank", "trades", "purchase", "model_years", "states", "pooling",
-                  "retirement", "overrides", "description", "plan"}
+                  "retirement", "overrides", "description", "plan", "solver"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class Scenario:
         The scenario file, when loaded from one.
     plan : mapping or None
         The validated ``[plan]`` table (levers of ``act-pool plan``, see :mod:`act_pool.plan.levers`).
+    solver : str
+        Solver of the optimal plan, one of :data:`act_pool.solve.SOLVERS` (default ``"simplex"``).
     """
 
     name: str
@@ -83,6 +86,7 @@ class Scenario:
     description: str = ""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     plan: Mapping[str, Any] | None = None
+    solver: str = DEFAULT_SOLVER
 
     @property
     def years(self) -> range:
@@ -99,7 +103,6 @@ class Scenario:
                             str(self.path or self.name), [])
         return replace(self, rules=ruleset, pooling=pool, retirement=mode)
 
-
     def with_sales(self, sales: pd.DataFrame) -> "Scenario":
         """The same scenario with another sales table (columns of sales.csv), validated afresh."""
         options = {"model_years": list(self.model_years), "states": list(self.states), "pooling": self.pooling,
@@ -110,7 +113,8 @@ class Scenario:
                                       if self.purchase_manufacturers is not None else {})}
         new = scenario_from_frames(self.name, self.rules, sales, bank=_as_table(self.bank),
                                    trades=_as_table(self.trades.drop(columns=["row"])), **options)
-        return replace(new, overrides=self.overrides, path=self.path, description=self.description)
+        return replace(new, overrides=self.overrides, path=self.path, description=self.description,
+                       solver=self.solver, plan=self.plan)
 
 
 def _as_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -325,6 +329,9 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: TableInput | 
         _check_opening_bank(bank, bank_label or "bank", rules, years[0], problems)
     retirement = _check_modes(rules, pooling, doc.get("retirement", rules.value("retirement.default")), label,
                               problems)
+    solver = doc.get("solver", DEFAULT_SOLVER)
+    if solver not in SOLVERS:
+        problems.append(Problem(label, None, "solver", f"expected one of {', '.join(SOLVERS)}; got {solver!r}"))
     if problems:
         raise InputError(_unique_problems(problems))
     assert years is not None
@@ -335,7 +342,8 @@ def build_scenario(doc: Mapping[str, Any], label: str, sales_rows: TableInput | 
                     model_years=years, states=tuple(states), pooling=pooling, retirement=retirement,
                     trades=trades, trades_file=trades_label or "trades", purchase_price=price,
                     purchase_manufacturers=buyers, path=path, description=str(doc.get("description", "")),
-                    overrides=dict(overrides or {}), plan=plan)
+                    overrides=dict(overrides or {}), plan=plan,
+                    solver=solver)
 
 
 def _row_count(rows: TableInput | None) -> int:

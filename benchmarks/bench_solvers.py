@@ -14,15 +14,15 @@ so that its peak memory is its own:
 - ``load``: ``act_pool.load_scenario`` of the written scenario folder (TOML + CSV read and validated);
 - ``obligations``: ``compute_obligations``; ``problem``: ``build_problem``;
 - ``run``: the whole optimal run, ``act_pool.run(scenario)`` with ``retirement = "optimal"``
-  (solver HiGHS, the default), from the loaded Scenario to the checked result (no files written);
-- inside that run, the time spent in each stage function the run calls (``build_ledger``,
-  ``why_short``, ...) and, where the optimal solver has them, ``build_network``, ``solve_highs`` and
+  (the default solver, the compiled network simplex), from the loaded Scenario to the checked
+  result (no files written);
+- ``arcs``, ``solve``, ``split``: the time spent inside that run in ``build_arcs`` (every
+  manufacturer's network as arrays), ``solve_flows`` (summed over the manufacturers) and
   ``flows_to_movements`` (the functions are wrapped with a timer for the run; the wrapper costs
-  microseconds); ``graph_build``, ``highs`` and ``flows`` are the last three, 0 where absent;
-- ``solver:NAME``: ``solve_optimal(problem, NAME)`` for every solver of
-  ``act_pool.solve.optimal.SOLVERS`` (read at run time), each checked to reach the same objective:
-  the same total unmet deficits, credits expired and closing bank as the first solver.
-  The graph sizes reported (nodes, arcs) are of ``build_network``'s graphs, one manufacturer at a time.
+  microseconds);
+- ``highs_ref``: the HiGHS reference solver (lexicographic stages) on every manufacturer's network,
+  run after the whole run, summed; its unmet, expired, flexibility and pooled-out totals are checked
+  against the run's. The graph sizes reported (nodes, arcs) are of these networks.
 
 Each figure is the median over the repeats. Memory: the child's peak resident set size,
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (Linux: KiB), read right after the timed runs
@@ -57,25 +57,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-BASE_STAGES = ("load", "obligations", "problem", "graph_build", "highs", "flows", "run")
-LABELS = {"load": "load", "obligations": "oblig.", "problem": "problem", "graph_build": "graph",
-          "highs": "highs", "flows": "flows", "run": "run"}
-
-
-def solver_stage(name: str) -> str:
-    return f"solver:{name}"
-
-
-def stages_of(scales: list[dict]) -> list[str]:
-    """The stages measured: the fixed ones, then one per solver found (in the order of SOLVERS)."""
-    solvers = [st for s in scales for st in s["times"] if st.startswith("solver:")]
-    return list(BASE_STAGES) + list(dict.fromkeys(solvers))
-
-
-def label(stage: str) -> str:
-    return LABELS.get(stage, f"[{stage.removeprefix('solver:')}]")
+STAGES = ("load", "obligations", "problem", "arcs", "solve", "highs_ref", "split", "run")
+LABELS = {"load": "load", "obligations": "oblig.", "problem": "problem", "arcs": "arcs", "solve": "solve",
+          "highs_ref": "HiGHS ref.", "split": "split", "run": "run"}
 DEFAULT_REPEATS = {1: 3, 2: 1, 4: 1, 8: 1}
-TARGETS = {"run_1x_seconds": 2.0, "growth_exponent": 1.05, "peak_rss_8x_mib": 600.0, "default_run_seconds": 30.0}
+TARGETS = {"run_1x_seconds": 2.0, "growth_exponent": 1.2, "peak_rss_8x_mib": 1024.0, "default_run_seconds": 30.0}
 
 
 # --------------------------------------------------------------------------------------------- child
@@ -106,17 +92,12 @@ class _Clock:
         self.wall, self.cpu = time.perf_counter() - self.t, time.process_time() - self.c
 
 
-def _objective(problem, obligations, scenario, plan) -> tuple[int, int, int]:
-    """(unmet deficits, credits expired, closing bank) of an optimal plan, in tenths: the lexicographic
-    objective (fewest unmet, then the largest unexpired bank) and the expiries it implies."""
-    from act_pool.ledger import balances_view, build_ledger, compliance_view, movement_table
+def _tier_totals(arcs, maker: int, flow) -> list[int]:
+    """Unmet, expired, flexibility and pooled-out totals (tenths) of one manufacturer's flow."""
+    from act_pool.solve.mincost import tier_flags
 
-    ledger = build_ledger(movement_table(getattr(plan, "movements", plan), problem.transfers))
-    comp = compliance_view(obligations, ledger, problem.makeup_years, scenario.model_years[1])
-    bank = balances_view(problem, ledger)
-    last = problem.years.stop - 1
-    return (int(comp["unmet"].sum()), int(ledger.loc[ledger["action"] == "expire", "credits"].sum()),
-            int(bank.loc[bank["model_year"] == last, "credits"].sum()))
+    part = arcs.part(maker)[1]
+    return [int(x) for x in tier_flags(arcs, part).astype("int64") @ flow]
 
 
 def child(scale: int, repeats: int, seed: int) -> dict:
@@ -127,16 +108,16 @@ def child(scale: int, repeats: int, seed: int) -> dict:
     import act_pool
     from act_pool.obligations import compute_obligations
     from act_pool.solve import optimal
-    from act_pool.solve.network import build_network
+    from act_pool.solve.mincost import solve_flows
     from act_pool.solve.problem import build_problem
 
     rss_imports = _maxrss_mib()
-    out: dict = {"scale": scale, "repeats": repeats, "times": {s: [] for s in BASE_STAGES},
-                 "cpu": {s: [] for s in BASE_STAGES}, "breakdown": []}
+    out: dict = {"scale": scale, "repeats": repeats, "times": {s: [] for s in STAGES},
+                 "cpu": {s: [] for s in STAGES}, "breakdown": []}
 
     def record(stage: str, clock: _Clock) -> None:
-        out["times"].setdefault(stage, []).append(clock.wall)
-        out["cpu"].setdefault(stage, []).append(clock.cpu)
+        out["times"][stage].append(clock.wall)
+        out["cpu"][stage].append(clock.cpu)
 
     with _Clock() as c:
         sales, _bank = national_frames(scale, seed)
@@ -166,13 +147,14 @@ def child(scale: int, repeats: int, seed: int) -> dict:
     out["obligation_rows"] = len(obligations)
     out["credit_lots"] = len(problem.lots)
 
-    # The whole optimal run, with the time inside its stages (the functions the run and the optimal
-    # solver look up in their modules, where this version of act-pool has them).
+    # The whole optimal run, with the time inside its stages.
     run_mod = sys.modules["act_pool.run"]
-    names = {run_mod: ("compute_obligations", "build_problem", "build_ledger", "compliance_view", "balances_view",
-                       "why_short", "check_conservation", "purchase_movements"),
-             optimal: ("build_network", "solve_highs", "flows_to_movements")}
-    originals = {(mod, name): getattr(mod, name) for mod, ns in names.items() for name in ns if hasattr(mod, name)}
+    originals = {(optimal, "build_arcs"): optimal.build_arcs, (optimal, "solve_flows"): optimal.solve_flows,
+                 (optimal, "flows_to_movements"): optimal.flows_to_movements}
+    for name in ("compute_obligations", "build_problem", "build_ledger", "compliance_view", "balances_view",
+                 "why_short", "check_conservation", "purchase_movements"):
+        originals[(run_mod, name)] = getattr(run_mod, name)
+
     result = None
     for _ in range(repeats):
         acc: dict = {}
@@ -181,41 +163,36 @@ def child(scale: int, repeats: int, seed: int) -> dict:
         try:
             result = None
             with _Clock() as c:
-                result = act_pool.run(scenario)  # as users call it: default arguments
+                result = act_pool.run(scenario, keep_network=True)  # keeps the arrays and flows (for the check)
             acc["run"], acc["run_cpu"] = c.wall, c.cpu
         finally:
             for (mod, name), fn in originals.items():
                 setattr(mod, name, fn)
-        for stage, key in (("run", "run"), ("graph_build", "build_network"), ("highs", "solve_highs"),
-                           ("flows", "flows_to_movements")):
+        for stage, key in (("run", "run"), ("arcs", "build_arcs"), ("solve", "solve_flows"),
+                           ("split", "flows_to_movements")):
             out["times"][stage].append(acc.get(key, 0.0))
             out["cpu"][stage].append(acc.get(key + "_cpu", 0.0))
         out["breakdown"].append(acc)
     out["peak_rss_run_mib"] = _maxrss_mib()
     comp = result.compliance
     out["compliance_status"] = {str(k): int(v) for k, v in comp.groupby("status").size().items()}
+
+    # The HiGHS reference on every manufacturer's network, checked against the run's flows.
+    arcs, flow = result.plan.arcs, result.plan.flow
     del result
-
-    # Every solver on the whole problem; each must reach the first one's objective.
-    objectives = {}
-    for name in optimal.SOLVERS:
-        for _ in range(repeats):
+    ref_wall, ref_cpu = [0.0] * repeats, [0.0] * repeats
+    agree = True
+    for maker in range(len(arcs.manufacturers)):
+        for i in range(repeats):
             with _Clock() as c:
-                plan = optimal.solve_optimal(problem, name)
-            record(solver_stage(name), c)
-        objectives[name] = _objective(problem, obligations, scenario, plan)
-        del plan
-    out["objectives"] = {k: list(v) for k, v in objectives.items()}
-    out["solvers_agree"] = len(set(objectives.values())) <= 1
-
-    # The credit networks' sizes, one manufacturer's graph at a time.
-    nodes = edges = biggest = 0
-    for m in problem.manufacturers:
-        G = build_network(problem, m)
-        nodes, edges = nodes + G.number_of_nodes(), edges + G.number_of_edges()
-        biggest = max(biggest, G.number_of_nodes())
-        del G
-    out["graph_nodes"], out["graph_edges"], out["max_graph_nodes"] = nodes, edges, biggest
+                ref = solve_flows(arcs, maker, "highs")
+            ref_wall[i] += c.wall
+            ref_cpu[i] += c.cpu
+        agree = agree and _tier_totals(arcs, maker, ref) == _tier_totals(arcs, maker, flow[arcs.part(maker)[1]])
+    sizes = [s_.stop - s_.start for s_ in (arcs.part(m)[0] for m in range(len(arcs.manufacturers)))]
+    out["times"]["highs_ref"], out["cpu"]["highs_ref"] = ref_wall, ref_cpu
+    out["graph_nodes"], out["graph_edges"], out["max_graph_nodes"] = len(arcs.key), len(arcs.tail), max(sizes)
+    out["solvers_agree"] = agree
     out["peak_rss_end_mib"] = _maxrss_mib()
     out["rss_baseline_mib"] = rss_baseline
     out["rss_after_imports_mib"] = rss_imports
@@ -314,26 +291,24 @@ def slope(xs: list[float], ys: list[float]) -> float | None:
 
 
 def summarise(scales: list[dict]) -> dict:
-    stages = stages_of(scales)
-    medians = {str(s["scale"]): {st: statistics.median(s["times"][st]) for st in stages if s["times"].get(st)}
+    medians = {str(s["scale"]): {st: statistics.median(s["times"][st]) for st in STAGES if s["times"][st]}
                for s in scales}
     nodes = [s["graph_nodes"] for s in scales]
     ks = [s["scale"] for s in scales]
-    exps_nodes = {st: slope(nodes, [medians[str(k)].get(st) for k in ks]) for st in stages}
-    exps_k = {st: slope(ks, [medians[str(k)].get(st) for k in ks]) for st in stages}
-    solvers = [st for st in stages if st.startswith("solver:")]
-    ratio = {str(k): {st.removeprefix("solver:"): medians[str(k)][st] / medians[str(k)][solvers[0]] for st in solvers}
-             for k in ks if solvers and medians[str(k)].get(solvers[0])}
-    cpu = {str(s["scale"]): {st: statistics.median(s["cpu"][st]) for st in stages if s.get("cpu", {}).get(st)}
+    exps_nodes = {st: slope(nodes, [medians[str(k)].get(st) for k in ks]) for st in STAGES}
+    exps_k = {st: slope(ks, [medians[str(k)].get(st) for k in ks]) for st in STAGES}
+    ratio = {str(k): medians[str(k)]["highs_ref"] / medians[str(k)]["solve"] for k in ks
+             if medians[str(k)].get("solve")}
+    cpu = {str(s["scale"]): {st: statistics.median(s["cpu"][st]) for st in STAGES if s.get("cpu", {}).get(st)}
            for s in scales}
-    exps_cpu = {st: slope(nodes, [cpu[str(k)].get(st) for k in ks]) for st in stages}
+    exps_cpu = {st: slope(nodes, [cpu[str(k)].get(st) for k in ks]) for st in STAGES}
     # Inside the run: every wrapped function, median over the repeats.
     parts = sorted({key for s in scales for b in s["breakdown"] for key in b if not key.endswith("_cpu")})
     breakdown = {str(s["scale"]): {key: statistics.median(b.get(key, 0.0) for b in s["breakdown"]) for key in parts}
                  for s in scales}
     exps_parts = {key: slope(nodes, [breakdown[str(k)][key] for k in ks]) for key in parts}
     return {"medians_seconds": medians, "growth_exponent_vs_nodes": exps_nodes, "growth_exponent_vs_scale": exps_k,
-            "nodes_exponent_vs_scale": slope(ks, nodes), "solver_over_first_solver": ratio,
+            "nodes_exponent_vs_scale": slope(ks, nodes), "highs_over_simplex": ratio,
             "cpu_medians_seconds": cpu, "cpu_growth_exponent_vs_nodes": exps_cpu,
             "run_breakdown_seconds": breakdown, "run_breakdown_exponent_vs_nodes": exps_parts}
 
@@ -351,7 +326,6 @@ def fmt(x: float | None, width: int = 11) -> str:
 
 
 def report(res: dict) -> str:
-    stages = stages_of(res["scales"])
     m = res["machine"]
     lines = [(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}; "
               f"numpy {m['numpy']}, scipy {m['scipy']}, networkx {m['networkx']}, pandas {m['pandas']}, "
@@ -362,25 +336,25 @@ def report(res: dict) -> str:
              f"load average at start {m['loadavg_start']}, at end {m.get('loadavg_end')}", ""]
     s = res["summary"]
     head = (f"{'scale':>5} {'mfrs':>5} {'nodes':>8} {'arcs':>8} {'reps':>4} "
-            + " ".join(label(st).rjust(11) for st in stages))
-    lines += ["median seconds per stage (graph_build, highs, flows: inside the run)", head]
+            + " ".join(LABELS[st].rjust(11) for st in STAGES))
+    lines += ["median seconds per stage (arcs, solve, split: inside the run)", head]
     for sc in res["scales"]:
         med = s["medians_seconds"][str(sc["scale"])]
         lines.append(f"{sc['scale']:>4}x {sc['manufacturers']:>5} {sc['graph_nodes']:>8} {sc['graph_edges']:>8} "
-                     f"{sc['repeats']:>4} " + " ".join(fmt(med.get(st)) for st in stages))
+                     f"{sc['repeats']:>4} " + " ".join(fmt(med.get(st)) for st in STAGES))
     for sk in res.get("skipped", []):
         lines.append(f"{sk['scale']:>4}x skipped: predicted {sk['predicted_seconds']:.0f} s for one repeat "
                      f"(budget left {sk['budget_left_seconds']:.0f} s)")
-    for what, key in (("growth exponent vs nodes", "growth_exponent_vs_nodes"),
-                      ("growth exponent vs k", "growth_exponent_vs_scale")):
-        lines.append(f"{what:<34} " + " ".join(fmt(s[key].get(st)) for st in stages))
+    for label, key in (("growth exponent vs nodes", "growth_exponent_vs_nodes"),
+                       ("growth exponent vs k", "growth_exponent_vs_scale")):
+        lines.append(f"{label:<34} " + " ".join(fmt(s[key].get(st)) for st in STAGES))
     lines += ["", "median CPU seconds per stage (process_time: less sensitive to other load on the machine)", head]
     for sc in res["scales"]:
         med = s["cpu_medians_seconds"][str(sc["scale"])]
         lines.append(f"{sc['scale']:>4}x {sc['manufacturers']:>5} {sc['graph_nodes']:>8} {sc['graph_edges']:>8} "
-                     f"{sc['repeats']:>4} " + " ".join(fmt(med.get(st)) for st in stages))
+                     f"{sc['repeats']:>4} " + " ".join(fmt(med.get(st)) for st in STAGES))
     lines.append(f"{'CPU growth exponent vs nodes':<34} "
-                 + " ".join(fmt(s["cpu_growth_exponent_vs_nodes"].get(st)) for st in stages))
+                 + " ".join(fmt(s["cpu_growth_exponent_vs_nodes"].get(st)) for st in STAGES))
     lines += ["", "inside the run (wall seconds, median; exponent vs nodes):"]
     bd = s["run_breakdown_seconds"]
     for key, e in s["run_breakdown_exponent_vs_nodes"].items():
@@ -391,10 +365,9 @@ def report(res: dict) -> str:
     lines.append("")
     lines.append(f"graph nodes grow as k^{s['nodes_exponent_vs_scale']:.3f}" if s["nodes_exponent_vs_scale"]
                  else "graph nodes: one scale only")
-    for k, ratios in s["solver_over_first_solver"].items():
-        first = next(iter(ratios))
-        lines.append(f"{k}x, solver time / {first}'s: " + ", ".join(f"{n} {v:.2f}" for n, v in ratios.items()))
-    lines.append("solvers agree on the objective: " + ", ".join(f"{sc['scale']}x {sc['solvers_agree']}"
+    lines.append("HiGHS reference / solve time: " + ", ".join(f"{k}x {v:.2f}" for k, v in
+                                                              s["highs_over_simplex"].items()))
+    lines.append("solvers agree on unmet, expired, flexibility and pooled-out totals: " + ", ".join(f"{sc['scale']}x {sc['solvers_agree']}"
                                                                 for sc in res["scales"]))
     lines.append("peak RSS (ru_maxrss) after load + runs / at end, MiB: " + ", ".join(
         f"{sc['scale']}x {sc['peak_rss_run_mib']:.0f} / {sc['peak_rss_end_mib']:.0f}" for sc in res["scales"])
@@ -512,9 +485,9 @@ def main(argv: list[str] | None = None) -> int:
         last = run_child(k, r, a.seed)
         res["scales"].append(last)
         med = {st: statistics.median(v) for st, v in last["times"].items() if v}
-        solvers = ", ".join(f"{label(st)} {x:.2f} s" for st, x in med.items() if st.startswith("solver:"))
-        print(f"{k}x done in {last['child_wall_seconds']:.0f} s: run {med['run']:.2f} s, {solvers}, "
-              f"peak RSS {last['peak_rss_end_mib']:.0f} MiB", flush=True)
+        print(f"{k}x done in {last['child_wall_seconds']:.0f} s: run {med['run']:.2f} s, solve {med['solve']:.2f} s, "
+              f"HiGHS reference {med['highs_ref']:.2f} s, peak RSS {last['peak_rss_end_mib']:.0f} MiB",
+              flush=True)
     res["machine"]["loadavg_end"] = list(os.getloadavg())
     res["code_at_end"] = code_version()
     if res["code_at_end"]["engine_sha256"] != res["code"]["engine_sha256"]:

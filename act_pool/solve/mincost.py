@@ -1,0 +1,255 @@
+"""The lexicographic min-cost flow of one manufacturer's credit network, three ways that must agree.
+
+The objective has four tiers, each strictly before the next (see :mod:`act_pool.solve.network`):
+fewest unmet deficits, fewest expired credits, least use of flexibilities, fewest credits pooled
+out of their state. :func:`tier_flags` marks the arcs each tier counts.
+
+Solvers (``solver`` of :func:`solve_flows`):
+
+- ``"simplex"`` (default): primal network simplex compiled from ``_mcf.c`` on int64 arrays. When
+  the tiers fit in int64 as one set of weights (:func:`tier_weights`; the bound on every potential,
+  reduced cost and flow the method can reach is checked in Python integers, see
+  :func:`int64_safe`), one solve; otherwise the tiers are solved in stages with small costs, each
+  stage keeping only the optimal face of the one before by reduced-cost fixing (an arc whose
+  reduced cost under an optimal dual is positive carries nothing in every optimum, a negative one
+  is full in every optimum, so only zero reduced-cost arcs stay free). Where the extension was not
+  built (no C compiler at install), the ``"networkx"`` solver stands in.
+- ``"networkx"``: networkx's ``network_simplex`` on the graph built from the arrays, with the tier
+  weights as Python integers (exact at any size, slow). A reference.
+- ``"highs"``: a linear program per tier with HiGHS, each later tier restricted to the optimal face
+  of the earlier ones by a row. A reference, and the only solver of a pooling cap below 100 %
+  (side rows the network solvers cannot hold): those manufacturers are always solved with HiGHS,
+  as mixed-integer programs to keep whole tenths.
+"""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from act_pool.errors import ConservationError
+from act_pool.solve import SOLVERS
+from act_pool.solve.arcs import ARC_KINDS, NODE_KINDS, CreditArcs
+
+try:
+    from act_pool.solve import _mcf
+except ImportError:  # built without a C compiler: the networkx solver stands in
+    _mcf = None
+
+#: The tiers of the objective, most important first.
+TIERS = ("unmet", "expire", "flex", "pool_out")
+#: Retirement steps that count as using a flexibility (third tier); pooling counts as well.
+FLEX_ROUTES = frozenset({"tractor-nzev-to-nontractor", "tractor-zev-to-nontractor", "low-volume-flexibility",
+                         "tractor-offset"})
+#: Largest value the compiled simplex may meet (int64); tests lower it to force staged solves.
+INT64_LIMIT = (1 << 63) - 1
+
+
+def compiled_available() -> bool:
+    """Whether the compiled network simplex (``act_pool.solve._mcf``) was built at install."""
+    return _mcf is not None
+
+
+def tier_flags(arcs: CreditArcs, part: slice) -> np.ndarray:
+    """Boolean matrix (tier x arc of ``part``): which arcs each tier of :data:`TIERS` counts.
+
+    Unmet: the arcs from the unmet source. Expire: arcs into the expiry node. Flexibility: pooling
+    (export arcs) and retirements on a :data:`FLEX_ROUTES` step, counted where the credits leave
+    their ``avail`` or ``import`` node. Pooling out: the export arcs again.
+    """
+    kind = arcs.kind[part]
+    tail_kind = arcs.field("kind", arcs.tail[part])
+    flex_route = np.array([name in FLEX_ROUTES for name in arcs.steps] + [False], dtype=bool)[arcs.route[part]]
+    export = kind == ARC_KINDS.index("export")
+    leaving = (tail_kind == NODE_KINDS.index("avail")) | (tail_kind == NODE_KINDS.index("import"))
+    flex = export | ((kind == ARC_KINDS.index("retire")) & flex_route & leaving)
+    return np.vstack([kind == ARC_KINDS.index("unmet"), kind == ARC_KINDS.index("expire"), flex, export])
+
+
+def tier_limits(supply: int, deficits: int) -> tuple[int, ...]:
+    """The largest count each tier can reach, in tenths: every deficit unmet; every credit expired;
+    each retired tenth counted at most twice as a flexibility (pooled and on a flexible route) and
+    at most once as pooled out."""
+    return (deficits, supply, 2 * deficits, deficits)
+
+
+def tier_weights(limits: tuple[int, ...]) -> tuple[int, ...]:
+    """Smallest integer weights that keep the tiers in strict order: the last weighs 1, and each
+    weighs one more than everything after it can cost (weight times largest count)."""
+    out = [1]
+    for i in range(len(limits) - 2, -1, -1):
+        out.insert(0, sum(w * limit for w, limit in zip(out, limits[i + 1:])) + 1)
+    return tuple(out)
+
+
+def int64_safe(capacity: np.ndarray, cost_sum: int, max_cost: int, demand: np.ndarray) -> tuple[bool, int]:
+    """Whether the compiled simplex stays within int64 on a network, and its ``faux_inf``.
+
+    Artificial arcs cost and carry ``faux_inf`` (networkx's choice: three times the largest of the
+    finite capacities, the costs and the demands, summed); every node potential is then at most
+    ``faux_inf + n * max_cost`` in size, a reduced cost at most twice that plus ``max_cost``, and
+    a flow at most ``faux_inf``. All sums are Python integers.
+    """
+    finite = int(capacity[capacity >= 0].sum(dtype=np.int64)) if len(capacity) else 0
+    faux_inf = 3 * max(finite, cost_sum, int(np.abs(demand).sum(dtype=np.int64))) or 1
+    bound = 3 * (faux_inf + (len(demand) + 1) * max_cost) + max_cost
+    return bound <= INT64_LIMIT, faux_inf
+
+
+def solve_flows(arcs: CreditArcs, maker: int, solver: str, side_rows: list | None = None) -> np.ndarray:
+    """The optimal flow (tenths, int64, one per arc of the manufacturer's slice).
+
+    ``side_rows`` (from :func:`pool_side_rows`) force HiGHS, the only solver that holds them.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
+    nodes, part = arcs.part(maker)
+    tail, head = arcs.tail[part] - nodes.start, arcs.head[part] - nodes.start
+    capacity, demand = arcs.capacity[part], arcs.demand[nodes]
+    flags = tier_flags(arcs, part)
+    limits = tier_limits(int(arcs.supply[maker]), int(arcs.deficits[maker]))
+    if side_rows or solver == "highs":
+        return solve_highs(tail, head, capacity, demand, flags, side_rows or [])
+    if solver == "simplex" and _mcf is not None:
+        return solve_simplex(tail, head, capacity, demand, flags, limits)
+    return solve_networkx(tail, head, capacity, demand, flags, limits)
+
+
+def _weighted(flags: np.ndarray, limits: tuple[int, ...], tiers: list[int]) -> tuple[list[int], int, int]:
+    """Weights of ``tiers`` (indices into :data:`TIERS`), the sum of all arc costs and the largest."""
+    weights = tier_weights(tuple(limits[t] for t in tiers))
+    counts = [int(flags[t].sum()) for t in tiers]
+    bits = sum(flags[t].astype(np.int64) << i for i, t in enumerate(tiers))
+    patterns = np.unique(bits).tolist()  # the distinct arc costs, as bit patterns of the tiers
+    largest = max((sum(w for i, w in enumerate(weights) if p >> i & 1) for p in patterns), default=0)
+    return list(weights), sum(w * c for w, c in zip(weights, counts)), largest
+
+
+def next_stage(tiers: list[int], capacity: np.ndarray, demand: np.ndarray, flags: np.ndarray,
+               limits: tuple[int, ...]) -> list[int]:
+    """The tiers (indices into :data:`TIERS`, from the first of ``tiers``) that the next weighted
+    stage of the compiled simplex solves at once: as many as stay int64-safe on this network.
+
+    Raises
+    ------
+    OverflowError
+        Where even one tier (costs 0 and 1) is not int64-safe: credits beyond any real program.
+    """
+    group = [tiers[0]]
+    for t in tiers[1:]:
+        _, total, largest = _weighted(flags, limits, group + [t])
+        if not int64_safe(capacity, total, largest, demand)[0]:
+            break
+        group.append(t)
+    _, total, largest = _weighted(flags, limits, group)
+    if not int64_safe(capacity, total, largest, demand)[0]:
+        raise OverflowError("the credit network's amounts exceed what int64 arithmetic can solve")
+    return group
+
+
+def solve_simplex(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand: np.ndarray,
+                  flags: np.ndarray, limits: tuple[int, ...]) -> np.ndarray:
+    """Lexicographic optimum with the compiled network simplex: tiers grouped into as few int64-safe
+    weighted stages as possible (all four in one when they fit), later stages on the optimal face."""
+    n_arcs = len(tail)
+    flow = np.zeros(n_arcs, dtype=np.int64)
+    active = capacity != 0  # networkx drops zero-capacity arcs; so do we
+    demand = demand.astype(np.int64).copy()
+    remaining = list(range(len(TIERS)))
+    while remaining:
+        group = next_stage(remaining, capacity[active], demand, flags[:, active], limits)
+        remaining = remaining[len(group):]
+        weights, total, largest = _weighted(flags[:, active], limits, group)
+        faux_inf = int64_safe(capacity[active], total, largest, demand)[1]
+        cost = sum(flags[t].astype(np.int64) * w for w, t in zip(weights, group))
+        idx = np.nonzero(active)[0]
+        sub_flow = np.zeros(len(idx), dtype=np.int64)
+        potential = np.zeros(len(demand), dtype=np.int64)
+        status = _mcf.network_simplex(np.ascontiguousarray(tail[idx]), np.ascontiguousarray(head[idx]),
+                                      np.ascontiguousarray(capacity[idx]), np.ascontiguousarray(cost[idx]),
+                                      demand, faux_inf, sub_flow, potential)
+        if status != 0:
+            raise ConservationError("no flow meets the credit network's demands")
+        if not remaining:
+            flow[idx] += sub_flow
+            break
+        # Keep the optimal face: fix every arc whose reduced cost is not zero at its bound.
+        reduced = cost[idx] - potential[tail[idx]] + potential[head[idx]]
+        full = idx[reduced < 0]
+        if (capacity[full] < 0).any():
+            raise ConservationError("an unbounded arc of the credit network has a negative reduced cost")
+        flow[full] = capacity[full]
+        np.add.at(demand, tail[full], capacity[full])
+        np.add.at(demand, head[full], -capacity[full])
+        active[idx[reduced != 0]] = False
+    return flow
+
+
+def solve_networkx(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand: np.ndarray,
+                   flags: np.ndarray, limits: tuple[int, ...]) -> np.ndarray:
+    """Lexicographic optimum with networkx's network simplex, one solve with exact integer weights."""
+    weights = tier_weights(limits)
+    G = nx.DiGraph()
+    G.add_nodes_from((i, {"demand": int(d)}) for i, d in enumerate(demand.tolist()))
+    cost = [sum(w for w, f in zip(weights, col) if f) for col in flags.T.tolist()]
+    for u, v, c, w in zip(tail.tolist(), head.tolist(), capacity.tolist(), cost):
+        G.add_edge(u, v, weight=w, **({"capacity": c} if c >= 0 else {}))
+    _, flow = nx.network_simplex(G)
+    return np.array([flow[u][v] for u, v in zip(tail.tolist(), head.tolist())], dtype=np.int64)
+
+
+def solve_highs(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand: np.ndarray,
+                flags: np.ndarray, side_rows: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Lexicographic LP with HiGHS: one stage per tier, each adding a row that holds the previous
+    tier at its optimum, so HiGHS restarts from the previous basis (primal simplex, since the
+    previous solution stays feasible). Presolve is off: on these network LPs it costs more than it
+    saves. ``side_rows`` (arc indices, cap) make the stages mixed-integer programs."""
+    import highspy  # imported here: a reference solver, and SciPy's sparse module is slow to import
+    from scipy import sparse
+
+    n_e, n_v = len(tail), len(demand)
+    A = sparse.csc_array((np.concatenate([np.ones(n_e), -np.ones(n_e)]),
+                          (np.concatenate([head, tail]), np.concatenate([np.arange(n_e), np.arange(n_e)]))),
+                         shape=(n_v, n_e))
+    h = _quiet_highs()
+    h.setOptionValue("presolve", "off")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_e, n_v
+    lp.col_cost_ = np.zeros(n_e)
+    lp.col_lower_ = np.zeros(n_e)
+    lp.col_upper_ = np.where(capacity >= 0, capacity, highspy.kHighsInf).astype(float)
+    lp.row_lower_ = lp.row_upper_ = demand.astype(float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    h.passModel(lp)
+    for cols, cap in side_rows:
+        h.addRow(-highspy.kHighsInf, float(cap), len(cols), cols.astype(np.int32), np.ones(len(cols)))
+    if side_rows:  # side rows break total unimodularity: keep whole tenths by integrality
+        h.changeColsIntegrality(n_e, np.arange(n_e, dtype=np.int32), np.full(n_e, highspy.HighsVarType.kInteger))
+    all_cols = np.arange(n_e, dtype=np.int32)
+    x = np.zeros(n_e)
+    for stage, goal in enumerate(flags):
+        if stage == 1:  # only costs change (and a row the solution meets): primal simplex restarts best
+            h.setOptionValue("simplex_strategy", 4)
+        cost = goal.astype(float)
+        h.changeColsCost(n_e, all_cols, cost)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise ConservationError(f"HiGHS did not solve the credit network: {h.modelStatusToString(h.getModelStatus())}")
+        x = np.asarray(h.getSolution().col_value)
+        picked = np.nonzero(goal)[0].astype(np.int32)
+        if len(picked):  # later stages stay on this optimal face (whole tenths)
+            h.addRow(-highspy.kHighsInf, float(np.round(cost @ x)), len(picked), picked, np.ones(len(picked)))
+    xi = np.round(x).astype(np.int64)
+    if np.abs(x - xi).max(initial=0) > 1e-6 or np.abs(A @ xi - demand).max(initial=0) > 0:
+        raise ConservationError("HiGHS returned a flow that is not whole tenths")
+    return xi
+
+
+def _quiet_highs():
+    """A HiGHS instance that prints nothing. ``highspy.Highs`` prints a banner when first built
+    (before any option can be set); its base class ``_Highs`` does not, and has the same methods."""
+    import highspy
+
+    h = getattr(highspy, "_Highs", highspy.Highs)()
+    h.setOptionValue("output_flag", False)
+    return h

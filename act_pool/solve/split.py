@@ -1,0 +1,210 @@
+"""Split the optimal arc flows back into credit lots (vintages): the ledger movements of the plan.
+
+Parcels of lots travel the network in topological order (each year's bank, available, hub and
+import nodes, then the gates), earliest expiring and oldest vintage first at every node (ties:
+lot id, then the order of arrival, which is earlier year first), and each out-arc takes its flow
+in turn, in a fixed order (draw, retire, export, import, carry, expire, end; among arcs of one
+kind, by the name of the node they lead to). A parcel that reaches a deficit is a retirement,
+decided where it left its ``avail`` or ``import`` node (that year, on that arc's route); one that
+reaches the expiry node expired. The result is a DataFrame with the ledger's movement columns.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from act_pool.errors import ConservationError
+from act_pool.rules import clauses
+from act_pool.solve.arcs import ARC_KINDS, GATES, NODE_KINDS, CreditArcs, node_key, text_codes, without_year
+from act_pool.solve.problem import ComplianceProblem
+from act_pool.solve.sequential import MOVEMENT_KEYS
+
+_EDGE_ORDER = {"draw": 0, "retire": 1, "export": 2, "import": 3, "carry": 4, "expire": 5, "end": 6}
+_LAYER = {"bank": 0, "avail": 1, "hub": 2, "import": 3}
+
+
+def _arc_order(arcs: CreditArcs) -> np.ndarray:
+    """Arc indices sorted by tail, then the out-arc order of the module docstring."""
+    edge_rank = np.array([_EDGE_ORDER.get(k, 9) for k in ARC_KINDS])[arcs.kind]
+    h = arcs.head
+    kind_name = np.argsort(np.argsort(np.array(NODE_KINDS)))[arcs.field("kind", h)]  # alphabetical
+    gate_name = np.append(np.argsort(np.argsort(np.array(GATES))), 0)[arcs.field("gate", h)]
+    last = np.where(arcs.field("kind", h) == NODE_KINDS.index("deficit"), arcs.field("group", h), gate_name)
+    return np.lexsort((last, arcs.field("year", h), arcs.field("state", h), kind_name, edge_rank, arcs.tail))
+
+
+def _node_order(arcs: CreditArcs) -> np.ndarray:
+    """Nodes that pass credits on, in a topological order: year by year bank, avail, hub and import
+    nodes, then gate_in and gate_out nodes."""
+    kind = arcs.field("kind")
+    names = np.array(NODE_KINDS)[kind]
+    layer = np.select([names == k for k in _LAYER], list(_LAYER.values()), default=-1)
+    yearly = layer >= 0
+    gate_in, gate_out = names == "gate_in", names == "gate_out"
+    year = arcs.field("year")
+    order_yearly = np.nonzero(yearly)[0][np.lexsort((np.nonzero(yearly)[0], layer[yearly], year[yearly]))]
+    return np.concatenate([order_yearly, np.nonzero(gate_in)[0], np.nonzero(gate_out)[0]])
+
+
+def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: ComplianceProblem) -> pd.DataFrame:
+    """Ledger movements (retire and expire) of the flows of every manufacturer's network.
+
+    Raises
+    ------
+    ConservationError
+        Where the flows out of a node exceed the credits that reached it, or credits are stranded.
+    """
+    first = problem.years.start
+    lots = problem.lots[problem.lots["usable"]]
+    pre = lots[lots["last_use"] < first]  # opening balances whose life ended before the first year
+    lots = lots[lots["last_use"] >= first]
+    maker_code = {m: i for i, m in enumerate(arcs.manufacturers)}
+    state_code = {s: i for i, s in enumerate(arcs.states)}
+    group_code = {g: i for i, g in enumerate(clauses.GROUPS)}
+    entry = node_key(text_codes(lots["manufacturer"], maker_code), "bank", text_codes(lots["origin_state"], state_code),
+                     text_codes(lots["group"], group_code), (lots["credit_type"] == "NZEV").to_numpy(np.int64),
+                     lots["last_use"].to_numpy(np.int64) - arcs.base_year,
+                     np.maximum(lots["available_from"].to_numpy(np.int64), first) - arcs.base_year)
+    entry_node = np.searchsorted(arcs.key, entry)
+    sort_key = list(zip(lots["last_use"].tolist(), lots["vintage"].tolist(), lots["lot"].tolist()))
+
+    order = _arc_order(arcs)
+    positive = order[flow[order] > 0]
+    starts = np.searchsorted(arcs.tail[positive], np.arange(len(arcs.key) + 1))
+    heads, flows, kinds, routes = (arcs.head[positive].tolist(), flow[positive].tolist(),
+                                   arcs.kind[positive].tolist(), arcs.route[positive].tolist())
+    node_kind = arcs.field("kind").tolist()
+    node_year = arcs.field("year").tolist()
+    k_deficit, k_expire, k_end = NODE_KINDS.index("deficit"), NODE_KINDS.index("expire"), NODE_KINDS.index("end")
+    leaving_kinds = {NODE_KINDS.index("avail"), NODE_KINDS.index("import")}
+    retire = ARC_KINDS.index("retire")
+
+    inbox: dict[int, list[list]] = {}
+    retired: list[tuple] = []  # (lot row, deficit node, credits, year, route)
+    expired: list[tuple] = []  # (lot row, credits)
+    in_order = _bank_chains(arcs, flow, lots, entry_node, inbox, expired)
+    for i in np.nonzero(~in_order)[0].tolist():  # the other chains' lots enter the walk below
+        inbox.setdefault(int(entry_node[i]), []).append([i, int(lots["credits"].iat[i]), -1, -1])
+    walk = _node_order(arcs)
+    in_chain = arcs.field("kind", walk) == NODE_KINDS.index("bank")
+    split_here = np.isin(without_year(arcs.key[walk]), without_year(arcs.key[entry_node[in_order]]))
+    for n in walk[~(in_chain & split_here)].tolist():
+        parcels = inbox.pop(n, None)
+        if not parcels:
+            continue
+        leaving = node_kind[n] in leaving_kinds
+        if starts[n + 1] - starts[n] == 1 and not leaving and node_kind[heads[starts[n]]] not in (k_deficit, k_expire):
+            inbox.setdefault(heads[starts[n]], []).extend(parcels)  # one way on: every parcel takes it
+            continue
+        if len(parcels) > 1:
+            parcels.sort(key=lambda p: sort_key[p[0]])  # stable: ties keep the order of arrival
+        q = 0
+        for a in range(starts[n], starts[n + 1]):
+            v, need = heads[a], flows[a]
+            route = routes[a] if leaving and kinds[a] == retire else None
+            year = node_year[n] if leaving else None
+            v_kind = node_kind[v]
+            while need > 0:
+                if q == len(parcels):
+                    raise ConservationError("flow out of a credit network node exceeds the credits that reached it")
+                p = parcels[q]
+                take = min(need, p[1])
+                moved = [p[0], take, p[2] if route is None else route, p[3] if year is None else year]
+                if v_kind == k_deficit:
+                    retired.append((moved[0], v, take, moved[3], moved[2]))
+                elif v_kind == k_expire:
+                    expired.append((moved[0], take))
+                elif v_kind != k_end:
+                    inbox.setdefault(v, []).append(moved)
+                need -= take
+                p[1] -= take
+                if p[1] == 0:
+                    q += 1
+        if any(p[1] > 0 for p in parcels[q:]):
+            raise ConservationError("credits stranded in the credit network")
+    return _movements(arcs, lots, pre, retired, expired)
+
+
+def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_node: np.ndarray,
+                 inbox: dict[int, list[list]], expired: list[tuple]) -> np.ndarray:
+    """Split the bank chains whose lots enter in the order they are drawn, on arrays.
+
+    In a chain (one expiry class), every bank node sorts its credits by vintage and lot and draws
+    the first into the year's available credits. Where lots enter the chain in that order (no lot
+    bought later with an older vintage), the draws of the years are consecutive stretches of the
+    chain's lots in that order, as are what expires or stays banked at its end: each parcel is the
+    overlap of a lot's stretch with a draw's. Parcels drawn go into ``inbox`` (by ``avail`` node),
+    expired ones into ``expired``. Returns which lots were split here (the others' chains are
+    walked node by node).
+    """
+    chain = without_year(arcs.key[entry_node])
+    enter = arcs.field("year", entry_node)
+    by_key = np.lexsort((lots["lot"].to_numpy(), lots["vintage"].to_numpy(), chain))
+    sorted_chain, sorted_enter = chain[by_key], enter[by_key]
+    late = (sorted_chain[1:] == sorted_chain[:-1]) & (sorted_enter[1:] < sorted_enter[:-1])
+    bad_chains = np.unique(sorted_chain[1:][late])
+    good = ~np.isin(chain, bad_chains)
+    rows = by_key[good[by_key]]
+    if len(rows) == 0:
+        return good
+    # Stretches of the lots, chain after chain on one line.
+    credits = lots["credits"].to_numpy(np.int64)[rows]
+    lot_end = np.cumsum(credits)
+    # What leaves each chain, in order: each year's draw, then expiry or the end of the horizon.
+    bank = NODE_KINDS.index("bank")
+    tail_is_bank = arcs.field("kind", arcs.tail) == bank
+    leaves = tail_is_bank & (arcs.kind != ARC_KINDS.index("carry"))
+    idx = np.nonzero(leaves)[0]
+    taker_chain = without_year(arcs.key[arcs.tail[idx]])
+    keep = np.isin(taker_chain, chain[rows])
+    idx, taker_chain = idx[keep], taker_chain[keep]
+    last = (arcs.kind[idx] != ARC_KINDS.index("draw")).astype(np.int64)
+    idx = idx[np.lexsort((last, arcs.field("year", arcs.tail[idx]), taker_chain))]
+    take_end = np.cumsum(flow[idx])
+    if take_end[-1] != lot_end[-1]:
+        raise ConservationError("credits drawn from the bank chains differ from the credits in them")
+    # Overlaps: every stretch between consecutive ends belongs to one lot and one draw.
+    cuts = np.union1d(lot_end, take_end)
+    begin = np.concatenate([[0], cuts[:-1]])
+    lot_i = np.searchsorted(lot_end, cuts, side="left")
+    take_i = np.searchsorted(take_end, cuts, side="left")
+    amount = cuts - begin
+    lot_row, arc = rows[lot_i], idx[take_i]
+    lot_row, arc, amount = lot_row[amount > 0], arc[amount > 0], amount[amount > 0]
+    head_kind = arcs.field("kind", arcs.head[arc])
+    for r, a, n, k in zip(lot_row.tolist(), amount.tolist(), arcs.head[arc].tolist(), head_kind.tolist()):
+        if k == NODE_KINDS.index("avail"):
+            inbox.setdefault(n, []).append([r, a, -1, -1])
+        elif k == NODE_KINDS.index("expire"):
+            expired.append((r, a))
+    return good
+
+
+def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired: list[tuple],
+               expired: list[tuple]) -> pd.DataFrame:
+    """The movement table: lot columns joined to the retirements and expiries found."""
+    base = ["manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type", "lot"]
+    r = np.array(retired, dtype=np.int64).reshape(-1, 5)
+    ret = lots[base].iloc[r[:, 0]].reset_index(drop=True)
+    deficit = r[:, 1]
+    ret["action"] = "retire"
+    ret["state"] = np.array(arcs.states, dtype=object)[arcs.field("state", deficit)] if len(r) else []
+    ret["model_year"] = arcs.field("year", deficit)
+    ret["to_group"] = np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)] if len(r) else []
+    ret["credits"] = r[:, 2]
+    ret["year"] = r[:, 3]
+    ret["rule"] = np.array(arcs.steps, dtype=object)[r[:, 4]] if len(r) else []
+    x = np.array(expired, dtype=np.int64).reshape(-1, 2)
+    exp = pd.concat([lots[base].iloc[x[:, 0]].assign(credits=x[:, 1]), pre[base].assign(credits=pre["credits"])],
+                    ignore_index=True)
+    last_use = np.concatenate([lots["last_use"].to_numpy(np.int64)[x[:, 0]], pre["last_use"].to_numpy(np.int64)])
+    exp["action"] = "expire"
+    exp["state"] = exp["origin_state"]
+    exp["model_year"] = last_use
+    exp["to_group"] = exp["group"]
+    exp["year"] = last_use
+    exp["rule"] = "credit-life"
+    out = pd.concat([ret, exp], ignore_index=True)
+    out = out.rename(columns={"group": "origin_group"}).rename(columns={"to_group": "group"})
+    return out[list(MOVEMENT_KEYS)].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
+                                            "year": "int64", "lot": "int64"})
