@@ -1,6 +1,6 @@
 """The least-cost plan as a mixed-integer program on the credit network.
 
-The credit network of each manufacturer (:func:`act_pool.solve.network.build_network`) holds every
+The credit network of each manufacturer (:func:`act_pool.solve.network.network_graph`) holds every
 rule of a run: bank chains and credit life, make-up periods, the NZEV caps, the low-volume
 flexibility and the tractor offset as gate capacities, pooling through the yearly hubs (a pooling
 cap below 100 % as a side row). The plan adds three kinds of columns to its arc flows:
@@ -38,7 +38,8 @@ from act_pool.errors import ConservationError, InputError, Problem
 from act_pool.plan.levers import Levers
 from act_pool.rules import clauses
 from act_pool.scenario import Scenario
-from act_pool.solve.network import SINK, build_network
+from act_pool.solve.arcs import build_arcs
+from act_pool.solve.network import SINK, network_graph
 from act_pool.solve.problem import ComplianceProblem
 
 CONVERSION_COLUMNS = ["manufacturer", "state", "model_year", "weight_class", "group", "tenths_per_vehicle",
@@ -163,8 +164,9 @@ def build_model(problem: ComplianceProblem, levers: Levers, conversions: pd.Data
         return shared_sink if market and n == SINK else (m,) + n
 
     node_demand: dict[tuple, int] = {}
+    arcs = build_arcs(chained)
     for m in manufacturers:
-        G = build_network(chained, m)
+        G = network_graph(arcs, arcs.manufacturers.index(m))
         start = len(cols)
         for n in G.nodes:
             node_demand[nid(m, n)] = node_demand.get(nid(m, n), 0) + int(G.nodes[n]["demand"])

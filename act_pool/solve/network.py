@@ -47,6 +47,9 @@ from act_pool.solve.arcs import ARC_KINDS, GATES, CreditArcs, build_arcs
 from act_pool.solve.mincost import tier_flags, tier_limits, tier_weights
 from act_pool.solve.problem import ComplianceProblem
 
+#: Ids of the network's single nodes (see the module docstring).
+UNMET, EXPIRE, END, SPILL, SINK = ("unmet",), ("expire",), ("end",), ("spill",), ("sink",)
+
 
 def build_network(problem: ComplianceProblem, manufacturer: str) -> nx.DiGraph:
     """The credit network of one manufacturer (see the module docstring)."""
