@@ -12,6 +12,8 @@ from act_pool.errors import ConservationError, InputError, Problem  # noqa: E402
 from act_pool.rules import RuleSet, load_rules  # noqa: E402
 from act_pool.run import Result, run  # noqa: E402
 from act_pool.scenario import Scenario, default_scenario_path, load_scenario, scenario_from_frames  # noqa: E402
+from act_pool.sweep import SweepResult, load_sweep, sweep  # noqa: E402
 
 __all__ = ["ConservationError", "InputError", "Problem", "Result", "RuleSet", "Scenario", "__version__",
-           "default_scenario_path", "load_rules", "load_scenario", "run", "scenario_from_frames"]
+           "SweepResult", "default_scenario_path", "load_rules", "load_scenario", "load_sweep", "run",
+           "scenario_from_frames", "sweep"]
