@@ -67,12 +67,12 @@ def compute_run(base: Scenario, settings: PointSettings, monte_carlo: MonteCarlo
 
 
 def local_cluster(workers: int | None = None):
-    """A ``LocalCluster`` of process workers, one thread each (default: one per core), without a
-    dashboard (a busy port must not stop a sweep) and with only errors logged."""
+    """A ``LocalCluster`` of process workers, one thread each (default: one per core), with only errors
+    logged and its dashboard on a free port (a busy port 8787 must not stop or warn a sweep)."""
     from distributed import LocalCluster
 
     return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.ERROR)
+                        dashboard_address=":0", silence_logs=logging.ERROR)
 
 
 def sweep(spec_or_path: SweepSpec | str | Path, client=None, out: str | Path | None = None, resume: bool = False,

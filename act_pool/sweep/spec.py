@@ -267,7 +267,7 @@ def _check_one(name: str, value: Any, scenario: Scenario, label: str, base: Path
         try:
             scenario.rules.with_overrides({name: value}, label)
         except InputError as exc:
-            problems.extend(Problem(label, None, key, f"{shown}: {p.message}") for p in exc.problems)
+            problems.extend(Problem(label, None, key, p.message) for p in exc.problems)
 
 
 def _rule_set(ref: str, base: Path) -> RuleSet:
