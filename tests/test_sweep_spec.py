@@ -11,7 +11,7 @@ import pytest
 from act_pool.cli import main
 from act_pool.errors import InputError
 from act_pool.sweep import MonteCarlo, load_sweep
-from act_pool.sweep.sampling import sample_sales
+from act_pool.sweep.sampling import sales_factors, sample_sales
 from sweep_helpers import GRID_2X2, GRID_MC, write_sweep
 
 
@@ -148,9 +148,10 @@ def test_correlation_shares_the_draw():
 
 
 def test_factor_has_mean_one():
-    sales = _sales([("M", "CA", 2026, "2b-3", "ZEV", None, 100_000)])
-    mc = MonteCarlo(samples=400, seed=5, zev_sales_sigma=Decimal("0.3"), correlation="none")
-    mean = np.mean([sample_sales(sales, mc, s)["vehicles"].iloc[0] for s in range(400)])
+    sales = _sales([("M", "CA", year, "2b-3", "ZEV", None, 100) for year in range(4000)])
+    mc = MonteCarlo(samples=1, seed=5, zev_sales_sigma=Decimal("0.3"), correlation="none")
+    factors = sales_factors(sales, mc, 0)
     # The factor exp(0.3 z - 0.045) has mean 1 and standard deviation sqrt(exp(0.09) - 1) = 0.307,
-    # so the mean of 400 samples is within 4 standard errors (4 x 0.307 / 20 = 6.1 %) of 100,000.
-    assert abs(mean - 100_000) < 6_100
+    # so the mean of 4000 independent draws is within 4 standard errors (4 x 0.307 / 63.2 = 0.019) of 1.
+    assert len(set(factors)) == 4000
+    assert abs(factors.mean() - 1) < 0.019
