@@ -11,9 +11,10 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_pooling_and_amendments.ipynb",
-                                           "03_retirement_strategy.ipynb", "04_lcfs_value.ipynb"]
+                                           "03_retirement_strategy.ipynb", "04_lcfs_value.ipynb",
+                                           "05_uncertainty.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -9,8 +9,8 @@ sample on Dask and returns a :class:`SweepResult`::
     result.runs            # one row per run: the varied values, the sample and the totals
     result.plot.tornado()
 """
-from act_pool.sweep.execute import sweep
+from act_pool.sweep.execute import local_cluster, sweep
 from act_pool.sweep.results import SweepResult
 from act_pool.sweep.spec import MonteCarlo, SweepSpec, load_sweep
 
-__all__ = ["MonteCarlo", "SweepResult", "SweepSpec", "load_sweep", "sweep"]
+__all__ = ["MonteCarlo", "SweepResult", "SweepSpec", "load_sweep", "local_cluster", "sweep"]
