@@ -224,6 +224,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               f"{s['timing']['runs_computed']} computed in {result.elapsed_s:.1f} s")
         print(f"  runs with unmet deficits {c['runs_with_unmet']}, with a shortfall {c['runs_with_short']}; "
               f"rows short in every run {c['rows_short_in_every_run']}, in some {c['rows_short_in_some_runs']}")
+        if c["runs_failed"]:
+            print(f"  {c['runs_failed']} runs had infeasible inputs (see the error column of runs.csv)")
         print(f"  results written to {args.out}")
     return 0
 

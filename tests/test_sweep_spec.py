@@ -155,3 +155,27 @@ def test_factor_has_mean_one():
     # so the mean of 4000 independent draws is within 4 standard errors (4 x 0.307 / 63.2 = 0.019) of 1.
     assert len(set(factors)) == 4000
     assert abs(factors.mean() - 1) < 0.019
+
+
+def test_a_sample_too_low_for_a_declared_trade_is_recorded_not_fatal(tmp_path):
+    from act_pool.sweep.execute import PointSettings, compute_run
+    from act_pool.sweep.report import runs_csv
+    from act_pool.sweep.results import assemble
+    from helpers import write_trades
+
+    # Alder sells all its CA MY2025 2b-3 ZEV credits (200 ZEVs x 0.8 = 160.0) to Birch: a sample with
+    # fewer than 200 of those ZEVs cannot honour the trade.
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    trades = write_trades(folder, [("Alder", "Birch", "CA", 2025, "2b-3", "ZEV", "160.0", 2025)])
+    path = write_sweep(tmp_path, "[monte_carlo]\nsamples = 20\nseed = 1\nzev_sales_sigma = 0.5\n", trades=trades)
+    spec = load_sweep(path)
+    zevs = [sample_sales(spec.scenario.sales, spec.monte_carlo, s).set_index(
+        ["manufacturer", "state", "model_year", "weight_class", "powertrain"]).loc[
+        ("Alder", "CA", 2025, "2b-3", "ZEV"), "vehicles"] for s in range(20)]
+    low = next(s for s, n in enumerate(zevs) if n < 200)
+    totals, detail = compute_run(spec.scenario, PointSettings.of(spec.scenario), spec.monte_carlo, low)
+    assert set(totals) == {"error"} and "trades, row 1, field 'credits'" in totals["error"] and detail.empty
+    runs, _ = assemble(spec, {low: (totals, detail)})
+    text = runs_csv(runs).to_csv(index=False, lineterminator="\n").splitlines()
+    assert text[1].startswith(f"{low},{low},,,,,,,,,,,,") and text[1].endswith(totals["error"].join('""'))

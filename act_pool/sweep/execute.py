@@ -3,7 +3,8 @@
 The scenario is loaded and validated once, on the client, and shipped to the workers once
 (``Client.scatter``); each task gets the small settings of its grid point and its sample number,
 runs the scenario without reports and returns only its totals and per-row unmet and met. Finished
-runs are checkpointed as they arrive; a worker that dies has its runs retried by Dask; results are
+runs are checkpointed as they arrive; a worker that dies has its runs rescheduled by Dask (up to
+``distributed.scheduler.allowed-failures`` times per run); results are
 assembled by run id, so they do not depend on the number of workers or the order of completion.
 """
 from __future__ import annotations
@@ -18,17 +19,16 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from act_pool.errors import InputError
 from act_pool.rules import RuleSet
 from act_pool.scenario import Scenario
 from act_pool.sweep.checkpoint import Checkpoint
-from act_pool.sweep.results import SweepResult, assemble, run_detail, run_totals
+from act_pool.sweep.results import SweepResult, assemble, empty_detail, run_detail, run_totals
 from act_pool.sweep.sampling import sample_sales
 from act_pool.sweep.spec import MonteCarlo, SweepSpec, load_sweep, point_scenario
 
 #: ``progress(done, total)``: runs finished (checkpointed ones included) out of all runs.
 SweepProgress = Callable[[int, int], None]
-#: How often Dask retries a run whose worker died, beyond the scheduler's own rescheduling.
-RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -46,23 +46,28 @@ class PointSettings:
 
 
 def compute_run(base: Scenario, settings: PointSettings, monte_carlo: MonteCarlo | None,
-                sample: int) -> tuple[dict[str, int], pd.DataFrame]:
+                sample: int) -> tuple[dict[str, Any], pd.DataFrame]:
     """One run on a worker: the grid point's scenario, sample ``sample`` of its sales, no reports.
 
     Returns
     -------
-    totals : dict of str to int
-        :func:`~act_pool.sweep.results.run_totals` (integer tenths and vehicle counts).
+    totals : dict
+        :func:`~act_pool.sweep.results.run_totals` (integer tenths and vehicle counts); or, where
+        this run's inputs are infeasible (a sample's sales too low for a declared trade), only
+        ``error``, the problems found, so the sweep records it and goes on.
     detail : DataFrame
-        :func:`~act_pool.sweep.results.run_detail`.
+        :func:`~act_pool.sweep.results.run_detail` (empty for a failed run).
     """
     from act_pool.run import run
 
     scenario = replace(base, rules=settings.rules, pooling=settings.pooling, retirement=settings.retirement,
                        overrides=settings.overrides)
-    if monte_carlo is not None:
-        scenario = scenario.with_sales(sample_sales(scenario.sales, monte_carlo, sample))
-    result = run(scenario)
+    try:
+        if monte_carlo is not None:
+            scenario = scenario.with_sales(sample_sales(scenario.sales, monte_carlo, sample))
+        result = run(scenario)
+    except InputError as exc:
+        return {"error": "; ".join(str(p) for p in exc.problems)}, empty_detail()
     return run_totals(result), run_detail(result)
 
 
@@ -148,7 +153,7 @@ def _compute(spec: SweepSpec, client, runs: list[int]):
     for run in runs:
         point, sample = divmod(run, spec.samples)
         future = client.submit(compute_run, scenario, settings[point], spec.monte_carlo, sample,
-                               key=f"act-pool-run-{token}-{run}", retries=RETRIES, pure=False)
+                               key=f"act-pool-run-{token}-{run}", pure=False)
         futures[future] = run
     for future in as_completed(futures):
         yield futures[future], future.result()

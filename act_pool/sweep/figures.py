@@ -38,7 +38,7 @@ def _subtitle(result: "SweepResult") -> str:
     mc = spec.monte_carlo
     noise = (f"; {mc.samples} samples, ZEV sales sigma {mc.zev_sales_sigma}, correlation {mc.correlation}"
              if mc else "")
-    return f"{spec.scenario.name} - {len(result.runs)} runs over {len(spec.points())} grid points{noise}"
+    return f"{spec.scenario.name} - {len(result.ok_runs)} runs over {len(spec.points())} grid points{noise}"
 
 
 def _figure(result: "SweepResult", title: str, size: tuple[float, float], ncols: int = 1) -> tuple[Figure, list]:
@@ -72,8 +72,9 @@ def fig_unmet_by_parameter(result: "SweepResult") -> Figure:
     fig, axes = _figure(result, "Total unmet deficits against each varied parameter",
                         (max(6.0, 3.6 * len(names)), 3.8), ncols=len(names))
     for ax, name in zip(axes, names):
-        order = [v for v in dict.fromkeys(result.runs[name])]
-        groups = [result.runs.loc[result.runs[name] == v, "unmet"].to_numpy() for v in order]
+        runs = result.ok_runs
+        order = list(dict.fromkeys(runs[name]))
+        groups = [runs.loc[runs[name] == v, "unmet"].to_numpy() for v in order]
         x = np.arange(len(order))
         q = np.array([np.percentile(g, [5, 25, 50, 75, 95]) for g in groups])
         ax.fill_between(x, q[:, 0], q[:, 4], color="#c0392b", alpha=0.15, label="5-95 % of runs")
@@ -96,7 +97,7 @@ def fig_tornado(result: "SweepResult") -> Figure:
         ax.text(0.5, 0.5, "nothing varied", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
-    mean = float(result.runs["unmet"].mean())
+    mean = float(result.ok_runs["unmet"].mean())
     y = np.arange(len(effects))[::-1]
     ax.barh(y, effects["high_unmet"] - effects["low_unmet"], left=effects["low_unmet"], color="#c0392b", alpha=0.7)
     ax.axvline(mean, color="#222222", lw=1, label=f"mean of all runs: {mean:,.1f}")

@@ -55,7 +55,7 @@ def runs_csv(runs: pd.DataFrame) -> pd.DataFrame:
     (starting with =, +, - or @ and not a number) prefixed with an apostrophe."""
     out = runs.copy()
     for column in TOTALS:
-        out[column] = out[column].map(lambda v: f"{v:.1f}")
+        out[column] = out[column].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(_not_a_formula)
@@ -106,6 +106,7 @@ th{{background:#f3f3f3}}img{{max-width:100%}}figure{{margin:1.5em 0}}figcaption{
 </head><body>
 <h1>Sweep: {html.escape(spec['scenario'])}</h1>
 <p>{counts['runs']} runs: {counts['grid_points']} grid points x {counts['samples']} sample(s); {html.escape(noise)}.
+Runs whose inputs were infeasible (see the <code>error</code> column of runs.csv): {counts['runs_failed']}.
 Runs with unmet deficits: {counts['runs_with_unmet']}; with a shortfall after the make-up period:
 {counts['runs_with_short']}. Amounts in credits.</p>
 <h2>Varied</h2><ul>{vary}</ul>

@@ -59,6 +59,12 @@ def run_detail(result: "Result") -> pd.DataFrame:
     return detail.astype({c: "int64" for c in DETAIL_AMOUNTS + ["model_year"]})
 
 
+def empty_detail() -> pd.DataFrame:
+    """The detail of a failed run: no rows."""
+    return pd.DataFrame({c: pd.Series(dtype="object" if c in ("manufacturer", "state") else "int64")
+                         for c in DETAIL_KEY + DETAIL_AMOUNTS})
+
+
 def value_text(value: Any) -> str:
     """A varied value as it is written in a TOML sweep file (``true``, ``0.25``, ``act-2021``)."""
     if isinstance(value, bool):
@@ -78,10 +84,14 @@ def assemble(spec: "SweepSpec", finished: dict[int, tuple[dict[str, int], pd.Dat
     for run in sorted(finished):
         totals, detail = finished[run]
         point, sample = spec.run_key(run)
+        failed = "error" in totals
         runs.append({"run": run, **{name: value_text(point[name]) for name in spec.vary}, "sample": sample,
-                     **{k: totals[k] / 10 for k in TOTALS}, **{k: totals[k] for k in COUNTS}})
-        details.append(detail.assign(run=run))
-    runs_frame = pd.DataFrame(runs, columns=["run", *spec.vary, "sample", *TOTALS, *COUNTS])
+                     **{k: None if failed else totals[k] / 10 for k in TOTALS},
+                     **{k: None if failed else totals[k] for k in COUNTS}, "error": totals.get("error", "")})
+        if not failed:
+            details.append(detail.assign(run=run))
+    runs_frame = pd.DataFrame(runs, columns=["run", *spec.vary, "sample", *TOTALS, *COUNTS, "error"])
+    runs_frame = runs_frame.astype({**{k: "float64" for k in TOTALS}, **{k: "Int64" for k in COUNTS}})
     detail_frame = (pd.concat(details, ignore_index=True) if details
                     else pd.DataFrame(columns=["run", *DETAIL_KEY, *DETAIL_AMOUNTS]))
     detail_frame = detail_frame[["run", *DETAIL_KEY, *DETAIL_AMOUNTS]]
@@ -101,7 +111,8 @@ class SweepResult:
         One row per run: ``run``, one column per varied name (its value as written), ``sample``,
         the totals in credits (``deficits``, ``met``, ``unmet``, ``short``, ``open``, ``expired``,
         ``pooled``, ``tractor_offset``, ``closing_bank``) and the vehicles sold (``vehicles``,
-        ``zev_vehicles``: ZEVs and NZEVs).
+        ``zev_vehicles``: ZEVs and NZEVs), and ``error``: empty, or why the run's inputs were
+        infeasible (its totals are then missing and it has no detail rows).
     detail : DataFrame
         One row per run x manufacturer x state x model year with deficits: ``deficits``, ``met``,
         ``unmet`` and ``short`` (unmet after the make-up period), in credits.
@@ -119,6 +130,11 @@ class SweepResult:
     workers: int = field(default=0)
 
     @property
+    def ok_runs(self) -> pd.DataFrame:
+        """The runs that completed (``error`` empty)."""
+        return self.runs[self.runs["error"] == ""]
+
+    @property
     def plot(self):
         """Figures of this sweep: ``shortfall_probability()``, ``unmet_by_parameter()``, ``tornado()``,
         ``robustness()`` (see :mod:`act_pool.sweep.figures`)."""
@@ -133,12 +149,12 @@ class SweepResult:
         states = sorted(self.detail["state"].unique())
         years = sorted(self.detail["model_year"].unique())
         table = hit.unstack("model_year").reindex(index=states, columns=years).fillna(0)
-        return table / len(self.runs)
+        return table / len(self.ok_runs)
 
     def robustness(self) -> pd.DataFrame:
         """Each manufacturer x state x model year row: in how many runs it is short, and whether
-        that is ``every``, ``some`` or ``none`` of the runs."""
-        n = len(self.runs)
+        that is ``every``, ``some`` or ``none`` of the runs (that completed)."""
+        n = len(self.ok_runs)
         counts = (self.detail.assign(is_short=self.detail["short"] > 0)
                   .groupby(DETAIL_KEY, sort=True)["is_short"].sum().astype("int64").rename("runs_short").reset_index())
         counts["share_short"] = counts["runs_short"] / n
@@ -152,7 +168,7 @@ class SweepResult:
         and the span between them (the tornado's bars), largest span first."""
         rows = []
         for name in self.spec.vary:
-            means = self.runs.groupby(name, sort=False)["unmet"].mean()
+            means = self.ok_runs.groupby(name, sort=False)["unmet"].mean()
             rows.append({"name": name, "low_value": means.idxmin(), "low_unmet": means.min(),
                          "high_value": means.idxmax(), "high_unmet": means.max(),
                          "span": means.max() - means.min()})
@@ -163,17 +179,17 @@ class SweepResult:
         """summary.json: the spec, counts and (in ``timing``, which varies run to run) elapsed time."""
         from act_pool import __version__
 
-        runs = self.runs
+        runs = self.ok_runs
         return {
             "kind": "act-pool sweep",
             "act_pool_version": __version__,
             "spec": self.spec.describe(),
             "units": "credits (exact to the tenth)",
-            "counts": {"runs": len(runs), "grid_points": len(self.spec.points()), "samples": self.spec.samples,
+            "counts": {"runs": len(self.runs), "runs_failed": len(self.runs) - len(runs), "grid_points": len(self.spec.points()), "samples": self.spec.samples,
                        "runs_with_unmet": int((runs["unmet"] > 0).sum()),
                        "runs_with_short": int((runs["short"] > 0).sum()),
                        "rows_short_in_every_run": int((self.robustness()["short_in"] == "every").sum()),
                        "rows_short_in_some_runs": int((self.robustness()["short_in"] == "some").sum())},
             "timing": {"elapsed_s": round(self.elapsed_s, 3), "runs_computed": self.computed,
-                       "runs_from_checkpoint": len(runs) - self.computed, "workers": self.workers},
+                       "runs_from_checkpoint": len(self.runs) - self.computed, "workers": self.workers},
         }
