@@ -179,3 +179,16 @@ def test_a_sample_too_low_for_a_declared_trade_is_recorded_not_fatal(tmp_path):
     runs, _ = assemble(spec, {low: (totals, detail)})
     text = runs_csv(runs).to_csv(index=False, lineterminator="\n").splitlines()
     assert text[1].startswith(f"{low},{low},,,,,,,,,,,,") and text[1].endswith(totals["error"].join('""'))
+
+
+def test_a_schedule_can_be_varied_and_is_written_as_json(tmp_path):
+    from act_pool.sweep.results import value_text
+    from act_pool.sweep.spec import point_scenario
+
+    # A slower tractor schedule from MY2028 on: 15 % (the MY2027 value) instead of 20 %.
+    spec = load_sweep(write_sweep(tmp_path, '[vary]\n"zev_sales_percent.tractor" = [{2028 = 20}, {2028 = 15}]\n'))
+    schedule = spec.points()[1]["zev_sales_percent.tractor"]
+    assert value_text(schedule) == '{"2028": 15}' and value_text(True) == "true"
+    assert spec.describe()["vary"] == {"zev_sales_percent.tractor": [{"2028": 20}, {"2028": 15}]}
+    rules = point_scenario(spec.scenario, spec.points()[1]).rules
+    assert [rules.at("zev_sales_percent.tractor", y) for y in (2027, 2028, 2029)] == [15, 15, 25]

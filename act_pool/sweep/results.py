@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from act_pool.sweep.spec import json_value
 
 if TYPE_CHECKING:
     from act_pool.run import Result
@@ -66,13 +67,12 @@ def empty_detail() -> pd.DataFrame:
 
 
 def value_text(value: Any) -> str:
-    """A varied value as it is written in a TOML sweep file (``true``, ``0.25``, ``act-2021``)."""
+    """A varied value as it is written in a TOML sweep file (``true``, ``0.25``, ``act-2021``; a list or
+    a model-year schedule as JSON)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return json.dumps([value_text(v) for v in value])
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(json_value(value), sort_keys=True)
     return str(value)
 
 

@@ -73,10 +73,12 @@ class SweepSpec:
 
     @property
     def label(self) -> str:
+        """The sweep file as error messages name it."""
         return str(self.path) if self.path else "sweep"
 
     @property
     def samples(self) -> int:
+        """Monte Carlo samples per grid point (1 without ``[monte_carlo]``)."""
         return self.monte_carlo.samples if self.monte_carlo else 1
 
     def points(self) -> list[dict[str, Any]]:
@@ -86,6 +88,7 @@ class SweepSpec:
 
     @property
     def n_runs(self) -> int:
+        """Grid points x samples."""
         return len(self.points()) * self.samples
 
     def run_key(self, run: int) -> tuple[dict[str, Any], int]:
@@ -111,7 +114,9 @@ class SweepSpec:
         """A hash of everything a run depends on: the grid, the samples, the scenario's tables and rules.
         A checkpoint is resumed only under the same fingerprint."""
         sc = self.scenario
-        h = hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode())
+        where = ("sweep_file", "scenario_file")  # moving the files changes nothing a run depends on
+        h = hashlib.sha256(json.dumps({k: v for k, v in self.describe().items() if k not in where},
+                                      sort_keys=True).encode())
         for frame in (sc.sales, sc.bank, sc.trades):
             h.update(frame.to_csv(index=False, lineterminator="\n").encode())
         h.update(repr((sorted(sc.rules.parameters.items()), sc.pooling, sc.retirement, sc.model_years,
@@ -120,11 +125,13 @@ class SweepSpec:
 
 
 def json_value(v: Any) -> Any:
-    """A TOML value as JSON: Decimals as exact text, lists item by item."""
+    """A TOML value as JSON: Decimals as exact text, lists and tables item by item."""
     if isinstance(v, Decimal):
         return str(v)
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return [json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): json_value(x) for k, x in v.items()}
     return v
 
 
