@@ -192,3 +192,51 @@ def test_a_schedule_can_be_varied_and_is_written_as_json(tmp_path):
     assert spec.describe()["vary"] == {"zev_sales_percent.tractor": [{"2028": 20}, {"2028": 15}]}
     rules = point_scenario(spec.scenario, spec.points()[1]).rules
     assert [rules.at("zev_sales_percent.tractor", y) for y in (2027, 2028, 2029)] == [15, 15, 25]
+
+
+# ------------------------------------------------------------------------------------ the output folder
+
+def test_results_replace_an_earlier_sweep_folder_whole(tmp_path):
+    from act_pool.sweep.folder import replace_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text('{"kind": "act-pool sweep"}')
+    (out / "runs.csv").write_text("old")
+    (out / ".checkpoint").mkdir()
+    (out / ".checkpoint" / "spec.json").write_text("{}")
+    replace_folder(out, lambda folder: (folder / "runs.csv").write_text("new"))
+    assert sorted(p.name for p in out.iterdir()) == ["runs.csv"] and (out / "runs.csv").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left beside
+
+
+def test_a_failed_write_leaves_the_folder_as_it_was(tmp_path):
+    from act_pool.sweep.folder import replace_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text('{"kind": "act-pool sweep"}')
+
+    def fail(folder):
+        (folder / "runs.csv").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        replace_folder(out, fail)
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("names", [["summary.json"], ["runs.csv", "notes.txt"], ["results.xlsx"]])
+def test_folders_act_pool_did_not_write_are_refused(tmp_path, names):
+    from act_pool.sweep.folder import check_out_dir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in names:  # a summary.json that is not a sweep's, a stranger's file, a run's workbook
+        (out / name).write_text("{}")
+    with pytest.raises(InputError, match="holds files act-pool did not write"):
+        check_out_dir(out)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        check_out_dir(tmp_path / "file")
