@@ -149,3 +149,11 @@ def test_resume_refuses_the_checkpoint_of_another_sweep(tmp_path, client):
     with pytest.raises(InputError, match="another sweep file or scenario"):
         sweep(path, client=client, out=out, resume=True)
     assert sorted(p.name for p in (out / ".checkpoint").iterdir()) == ["spec.json"]
+
+
+def test_cli_runs_on_an_existing_cluster_given_by_scheduler(tmp_path, client, reference):
+    path, _, whole = reference
+    address = client.scheduler.address
+    subprocess.run([ACT_POOL, "sweep", str(path), "--scheduler", address, "--out", str(tmp_path / "out"), "--quiet"],
+                   check=True)
+    assert _files(tmp_path / "out") == _files(whole)
