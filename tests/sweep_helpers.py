@@ -39,7 +39,7 @@ pooling = [true, false]
 
 GRID_MC = GRID_2X2 + """
 [monte_carlo]
-samples = 5
+samples = 3
 seed = 7
 zev_sales_sigma = 0.3
 correlation = "manufacturer"

@@ -32,7 +32,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, client):
-    """The 20-run Monte Carlo sweep (2 x 2 grid x 5 samples), run once without interruption."""
+    """The 12-run Monte Carlo sweep (2 x 2 grid x 3 samples), run once without interruption."""
     folder = tmp_path_factory.mktemp("reference")
     path = write_sweep(folder, GRID_MC)
     return path, sweep(path, client=client, out=folder / "out"), folder / "out"
@@ -84,7 +84,7 @@ def test_grid_equals_act_pool_run_row_for_row(tmp_path, client):
 
 
 def test_one_and_two_workers_write_identical_files(tmp_path):
-    path = write_sweep(tmp_path, GRID_MC.replace("samples = 5", "samples = 1"))
+    path = write_sweep(tmp_path, GRID_MC.replace("samples = 3", "samples = 1"))
     for n in (1, 2):
         subprocess.run([ACT_POOL, "sweep", str(path), "--out", str(tmp_path / f"w{n}"), "--workers", str(n),
                         "--quiet"], check=True)
@@ -103,14 +103,14 @@ def test_killed_worker_sweep_completes_with_every_run_once(tmp_path, client, ref
     killed = []
 
     def kill_once(done: int, total: int) -> None:
-        if done == 2 and not killed:  # mid-sweep: 18 of 20 runs still to come
+        if done == 2 and not killed:  # mid-sweep: 10 of 12 runs still to come
             os.kill(pid, signal.SIGKILL)
             killed.append(victim)
 
     result = sweep(path, client=client, out=tmp_path / "out", progress=kill_once)
     assert killed and victim not in client.scheduler_info()["workers"]
     runs = pd.read_csv(tmp_path / "out" / "runs.csv", keep_default_na=False, dtype=str)
-    assert runs["run"].tolist() == [str(r) for r in range(20)]
+    assert runs["run"].tolist() == [str(r) for r in range(12)]
     pd.testing.assert_frame_equal(result.runs, expected.runs)
     pd.testing.assert_frame_equal(result.detail, expected.detail)
 
@@ -120,20 +120,20 @@ def test_resume_computes_only_the_missing_runs(tmp_path, client, reference):
     out = tmp_path / "out"
 
     def interrupt(done: int, total: int) -> None:
-        if done == 6:
+        if done == 4:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         sweep(path, client=client, out=out, progress=interrupt)
     saved = sorted(p.name for p in (out / ".checkpoint").glob("run-*.parquet"))
-    assert len(saved) == 6 and not (out / "runs.csv").exists()
+    assert len(saved) == 4 and not (out / "runs.csv").exists()
     seen = []
     resumed = sweep(load_sweep(path), client=client, out=out, resume=True,
                     progress=lambda done, total: seen.append(done))
-    assert resumed.computed == 20 - 6 and seen == list(range(6, 21))
+    assert resumed.computed == 12 - 4 and seen == list(range(4, 13))
     assert _files(out) == _files(whole)
     assert not (out / ".checkpoint").exists()
-    assert json.loads((out / "summary.json").read_text())["timing"]["runs_from_checkpoint"] == 6
+    assert json.loads((out / "summary.json").read_text())["timing"]["runs_from_checkpoint"] == 4
 
 
 def test_resume_refuses_the_checkpoint_of_another_sweep(tmp_path, client):

@@ -17,17 +17,18 @@ from sweep_helpers import GRID_2X2, GRID_MC, write_sweep
 
 def test_grid_order_and_run_ids(tmp_path):
     spec = load_sweep(write_sweep(tmp_path, GRID_MC))
-    # 2 offsets x 2 pooling switches = 4 points, the first name changing slowest; 5 samples each.
+    # 2 offsets x 2 pooling switches = 4 points, the first name changing slowest; 3 samples each.
     assert [(str(p["tractor_offset.fraction"]), p["pooling"]) for p in spec.points()] == [
         ("0.0", True), ("0.0", False), ("0.5", True), ("0.5", False)]
-    assert spec.n_runs == 20
-    point, sample = spec.run_key(13)  # run 13 = point 2 (13 // 5) x sample 3 (13 % 5)
-    assert (str(point["tractor_offset.fraction"]), point["pooling"], sample) == ("0.5", True, 3)
+    assert spec.n_runs == 12
+    point, sample = spec.run_key(7)  # run 7 = point 2 (7 // 3) x sample 1 (7 % 3)
+    assert (str(point["tractor_offset.fraction"]), point["pooling"], sample) == ("0.5", True, 1)
 
 
 BAD = [
     ('[vary]\n"tractor_offset.fractio" = [0.0]\n', "vary.tractor_offset.fractio", "unknown name"),
-    ('[vary]\n"tractor_offset.fraction" = [0.0, 1.5]\n', "vary.tractor_offset.fraction", "expected a number <= 1, got 1.5"),
+    ('[vary]\n"tractor_offset.fraction" = [0.0, 1.5]\n', "vary.tractor_offset.fraction",
+     "expected a number <= 1, got 1.5"),
     ('[vary]\n"tractor_offset.fraction" = 0.5\n', "vary.tractor_offset.fraction", "non-empty list"),
     ('[vary]\npooling = [true, true]\n', "vary.pooling", "more than once"),
     ('[vary]\npooling = ["yes"]\n', "vary.pooling", "expected true or false"),

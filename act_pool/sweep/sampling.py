@@ -67,4 +67,5 @@ def sample_sales(sales: pd.DataFrame, mc: MonteCarlo, sample: int) -> pd.DataFra
 
 def _electric_total(sales: pd.DataFrame, electric: pd.Series) -> pd.Series:
     """ZEV plus NZEV vehicles of each row's group, on every row."""
-    return sales.assign(ev=sales["vehicles"].where(electric, 0)).groupby(GROUP_COLUMNS, sort=False)["ev"].transform("sum")
+    ev = sales.assign(ev=sales["vehicles"].where(electric, 0))
+    return ev.groupby(GROUP_COLUMNS, sort=False)["ev"].transform("sum")

@@ -269,7 +269,8 @@ def _check_one(name: str, value: Any, scenario: Scenario, label: str, base: Path
                 problems.append(Problem(label, None, key, f"{shown}: {exc.problems[0].message}"))
     elif name == "retirement":
         if not isinstance(value, (str, list)):
-            problems.append(Problem(label, None, key, f"expected a retirement mode or a list of preferences, got {shown}"))
+            problems.append(Problem(label, None, key,
+                                    f"expected a retirement mode or a list of preferences, got {shown}"))
     elif name in scenario.rules.parameters:
         try:
             scenario.rules.with_overrides({name: value}, label)
