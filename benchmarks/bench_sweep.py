@@ -51,7 +51,8 @@ def measure(path: Path, workers: int) -> dict:
         result = sweep(spec, client=client)
         elapsed = time.perf_counter() - start
     rate = len(result.runs) / elapsed
-    return {"workers": workers, "runs": len(result.runs), "seconds": round(elapsed, 1),
+    return {"workers": workers, "runs": len(result.runs), "runs_failed": int((result.runs["error"] != "").sum()),
+            "seconds": round(elapsed, 1),
             "runs_per_second": round(rate, 3), "projected_10000_runs_hours": round(10_000 / rate / 3600, 2)}
 
 
