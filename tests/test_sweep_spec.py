@@ -1,6 +1,7 @@
 """Sweep files: validation (exit 2, nothing written) and the seeded Monte Carlo of sales."""
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 
@@ -241,3 +242,15 @@ def test_folders_act_pool_did_not_write_are_refused(tmp_path, names):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="is a file"):
         check_out_dir(tmp_path / "file")
+
+
+def test_a_sweep_whose_runs_all_failed_still_writes_its_files(tmp_path):
+    from act_pool.sweep.report import write_sweep as write_results
+    from act_pool.sweep.results import SweepResult, assemble, empty_detail
+
+    spec = load_sweep(write_sweep(tmp_path, GRID_2X2))
+    runs, detail = assemble(spec, {r: ({"error": "infeasible"}, empty_detail()) for r in range(4)})
+    write_results(SweepResult(spec=spec, runs=runs, detail=detail), tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["counts"]["runs"] == 4 and summary["counts"]["runs_failed"] == 4
+    assert len((tmp_path / "out" / "runs.csv").read_text().splitlines()) == 5

@@ -41,6 +41,11 @@ def _subtitle(result: "SweepResult") -> str:
     return f"{spec.scenario.name} - {len(result.ok_runs)} runs over {len(spec.points())} grid points{noise}"
 
 
+def _nothing(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
 def _figure(result: "SweepResult", title: str, size: tuple[float, float], ncols: int = 1) -> tuple[Figure, list]:
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     axes = list(np.atleast_1d(fig.subplots(1, ncols)))
@@ -53,6 +58,9 @@ def fig_shortfall_probability(result: "SweepResult") -> Figure:
     table = result.shortfall_probability()
     fig, (ax,) = _figure(result, "Probability of a shortfall by state and model year",
                          (max(6.0, 0.55 * table.shape[1] + 2), max(3.0, 0.45 * table.shape[0] + 1.6)))
+    if table.empty:
+        _nothing(ax, "no deficits in any completed run")
+        return fig
     image = ax.imshow(table.to_numpy(dtype=float), vmin=0, vmax=1, cmap="Reds", aspect="auto")
     ax.set_xticks(range(table.shape[1]), [str(y) for y in table.columns], rotation=90)
     ax.set_yticks(range(table.shape[0]), list(table.index))
@@ -73,6 +81,9 @@ def fig_unmet_by_parameter(result: "SweepResult") -> Figure:
                         (max(6.0, 3.6 * len(names)), 3.8), ncols=len(names))
     for ax, name in zip(axes, names):
         runs = result.ok_runs
+        if runs.empty:
+            _nothing(ax, "no completed run")
+            continue
         order = list(dict.fromkeys(runs[name]))
         groups = [runs.loc[runs[name] == v, "unmet"].to_numpy() for v in order]
         x = np.arange(len(order))
@@ -84,7 +95,8 @@ def fig_unmet_by_parameter(result: "SweepResult") -> Figure:
         ax.set_xlabel(name)
         ax.set_ylabel("total unmet (credits)")
         ax.set_ylim(bottom=0)
-    axes[0].legend(fontsize=7, loc="best")
+    if not result.ok_runs.empty:
+        axes[0].legend(fontsize=7, loc="best")
     return fig
 
 
@@ -94,8 +106,7 @@ def fig_tornado(result: "SweepResult") -> Figure:
     fig, (ax,) = _figure(result, "Effect of each parameter on total unmet deficits",
                          (7.5, max(2.6, 0.6 * len(effects) + 1.6)))
     if effects.empty:
-        ax.text(0.5, 0.5, "nothing varied", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        _nothing(ax, "nothing varied")
         return fig
     mean = float(result.ok_runs["unmet"].mean())
     y = np.arange(len(effects))[::-1]

@@ -169,6 +169,8 @@ class SweepResult:
         rows = []
         for name in self.spec.vary:
             means = self.ok_runs.groupby(name, sort=False)["unmet"].mean()
+            if means.empty:
+                continue
             rows.append({"name": name, "low_value": means.idxmin(), "low_unmet": means.min(),
                          "high_value": means.idxmax(), "high_unmet": means.max(),
                          "span": means.max() - means.min()})
