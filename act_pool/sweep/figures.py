@@ -18,6 +18,7 @@ robustness
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,8 @@ def _nothing(ax, text: str) -> None:
 def _figure(result: "SweepResult", title: str, size: tuple[float, float], ncols: int = 1) -> tuple[Figure, list]:
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     axes = list(np.atleast_1d(fig.subplots(1, ncols)))
-    fig.suptitle(f"{title}\n{_subtitle(result)}", fontsize=10)
+    wrap = max(60, int(size[0] * 14))  # characters of the subtitle per line, at 9 pt
+    fig.suptitle(f"{title}\n" + "\n".join(textwrap.wrap(_subtitle(result), wrap)), fontsize=9)
     return fig, axes
 
 
@@ -70,7 +72,7 @@ def fig_shortfall_probability(result: "SweepResult") -> Figure:
         if share > 0:
             ax.text(j, i, f"{share:.0%}", ha="center", va="center", fontsize=6,
                     color="white" if share > 0.6 else "black")
-    fig.colorbar(image, ax=ax, label="share of runs with some manufacturer short")
+    fig.colorbar(image, ax=ax, label="share of runs")
     return fig
 
 
@@ -117,7 +119,9 @@ def fig_tornado(result: "SweepResult") -> Figure:
         ax.text(row["low_unmet"], yi, f"{row['low_value']} ", ha="right", va="center", fontsize=7)
         ax.text(row["high_unmet"], yi, f" {row['high_value']}", ha="left", va="center", fontsize=7)
     ax.set_xlabel("mean total unmet over the runs at a value (credits)")
-    ax.margins(x=0.25)
+    low, high = float(effects["low_unmet"].min()), float(effects["high_unmet"].max())
+    pad = max(0.25 * (high - low), 1.0)  # room for the value labels beside the bars
+    ax.set_xlim(low - pad, high + pad)
     ax.legend(fontsize=7, loc="lower right")
     return fig
 
