@@ -13,6 +13,8 @@ from act_pool.rules import RuleSet, load_rules  # noqa: E402
 from act_pool.run import Result, run  # noqa: E402
 from act_pool.scenario import Scenario, default_scenario_path, load_scenario, scenario_from_frames  # noqa: E402
 from act_pool.plan import PlanResult, plan  # noqa: E402
+from act_pool.sweep import SweepResult, load_sweep, sweep  # noqa: E402
 
-__all__ = ["ConservationError", "InputError", "PlanResult", "Problem", "Result", "RuleSet", "Scenario", "__version__",
-           "default_scenario_path", "load_rules", "load_scenario", "plan", "run", "scenario_from_frames"]
+__all__ = ["ConservationError", "InputError", "PlanResult", "Problem", "Result", "RuleSet", "Scenario",
+           "SweepResult", "__version__", "default_scenario_path", "load_rules", "load_scenario", "load_sweep",
+           "plan", "run", "scenario_from_frames", "sweep"]

@@ -55,6 +55,12 @@ examples:
   act-pool run plan.xlsx                                           # once it is filled in""",
     "export": """examples:
   act-pool export plan.xlsx --out plan-scenario    # writes scenario.toml, sales.csv, ...""",
+    "sweep": """writes runs.csv, detail.parquet, summary.json, figures/ and sweep.html
+
+examples:
+  act-pool sweep sweep.toml --out out/sweep                  # a local cluster, one worker per core
+  act-pool sweep sweep.toml --out out/sweep --resume         # after an interruption: only the missing runs
+  act-pool sweep sweep.toml --scheduler tcp://10.0.0.5:8786  # an existing Dask cluster""",
 }
 
 
@@ -127,6 +133,18 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--tables-only", action="store_true", help="write the CSV tables and summary.json only")
     pl.add_argument("--quiet", action="store_true", help="print nothing but errors")
     pl.set_defaults(handler=_cmd_plan)
+
+    sw = add("sweep", "Run a grid of rule parameters and switches, and Monte Carlo samples of sales, on Dask.")
+    sw.add_argument("sweep", help="sweep TOML file")
+    sw.add_argument("--out", default="sweep-results", help="folder for the result files (default: ./sweep-results)")
+    sw.add_argument("--workers", type=int, metavar="N",
+                    help="process workers of the local cluster (default: one per core)")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="address of an existing Dask scheduler to run on instead of a local cluster")
+    sw.add_argument("--resume", action="store_true",
+                    help="keep the runs already checkpointed in --out and compute only the missing ones")
+    sw.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    sw.set_defaults(handler=_cmd_sweep)
 
     try:
         from act_pool.lcfs.cli import register
@@ -312,6 +330,61 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     print(f"scenario written to {export_workbook(args.book, args.out)}")
     return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from act_pool.errors import Problem
+    from act_pool.sweep import load_sweep, sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError([Problem("command line", None, "--workers", f"expected a number >= 1, got {args.workers}")])
+    spec = load_sweep(args.sweep)
+    bar = None if args.quiet else SweepProgressBar()
+    try:
+        if args.scheduler:
+            from distributed import Client
+
+            with Client(args.scheduler) as client:
+                result = sweep(spec, client=client, out=args.out, resume=args.resume, progress=bar)
+        else:
+            result = sweep(spec, out=args.out, resume=args.resume, workers=args.workers, progress=bar)
+    except KeyboardInterrupt:
+        print(f"\nact-pool: sweep interrupted; finished runs are kept in {args.out}: "
+              "rerun with --resume to compute only the missing ones", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        s = result.summary()
+        c = s["counts"]
+        print(f"\n{spec.scenario.name}: {c['runs']} runs ({c['grid_points']} grid points x {c['samples']} samples), "
+              f"{s['timing']['runs_computed']} computed in {result.elapsed_s:.1f} s")
+        print(f"  runs with unmet deficits {c['runs_with_unmet']}, with a shortfall {c['runs_with_short']}; "
+              f"rows short in every run {c['rows_short_in_every_run']}, in some {c['rows_short_in_some_runs']}")
+        if c["runs_failed"]:
+            print(f"  {c['runs_failed']} runs had infeasible inputs (see the error column of runs.csv)")
+        print(f"  results written to {args.out}")
+    return 0
+
+
+class SweepProgressBar:
+    """A progress bar on standard error: runs done, rate and time left."""
+
+    def __init__(self, width: int = 30) -> None:
+        self.start = time.monotonic()
+        self.width = width
+        self.calls = 0
+        self.first: int | None = None  # runs done when the first run of this call finished
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.first is None and self.calls > 0:  # the rate counts from the first run computed
+            self.first, self.start = done, time.monotonic()
+        self.calls += 1
+        elapsed = time.monotonic() - self.start
+        computed = done - (self.first if self.first is not None else done)
+        rate = computed / elapsed if elapsed > 0 and computed else 0.0
+        left = f"{(total - done) / rate:6.0f} s left" if rate > 0 else "   ... s left"
+        filled = int(self.width * done / total) if total else self.width
+        print(f"\r  [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} runs, {rate:5.2f} runs/s, {left}",
+              end="", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,10 @@ from pathlib import Path
 #: (module, names) in the order the page presents them.
 PUBLIC = [
     ("act_pool", ["load_scenario", "scenario_from_frames", "default_scenario_path", "run", "Result", "Scenario",
-                  "load_rules", "RuleSet", "InputError", "Problem", "ConservationError"]),
+                  "load_rules", "RuleSet", "InputError", "Problem", "ConservationError", "sweep"]),
+    ("act_pool.sweep", ["load_sweep", "SweepSpec", "MonteCarlo", "SweepResult", "local_cluster"]),
+    ("act_pool.sweep.sampling", ["sample_sales", "sales_factors"]),
+    ("act_pool.sweep.figures", ["SweepPlots"]),
     ("act_pool.compare", ["compare"]),
     ("act_pool.plan", ["plan", "PlanResult", "Levers"]),
     ("act_pool.plan.model", ["build_model", "solve_model", "network_matrix"]),

@@ -13,7 +13,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 def test_the_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_pooling_and_amendments.ipynb",
-                                           "03_retirement_strategy.ipynb", "04_lcfs_value.ipynb", "06_plan.ipynb"]
+                                           "03_retirement_strategy.ipynb", "04_lcfs_value.ipynb",
+                                           "05_uncertainty.ipynb", "06_plan.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
