@@ -68,6 +68,11 @@ class Scenario:
         The validated ``[plan]`` table (levers of ``act-pool plan``, see :mod:`act_pool.plan.levers`).
     solver : str
         Solver of the optimal plan, one of :data:`act_pool.solve.SOLVERS` (default ``"simplex"``).
+    trades_beyond_holdings : str
+        What a declared trade does when its seller does not hold the credits it sells: ``"error"``
+        (the default: an input error naming the trades row) or ``"cap"`` (the trade moves what the
+        seller holds then, possibly nothing). Set in code only; sweeps use ``"cap"`` for Monte Carlo
+        samples, whose sampled sales may fall below what a plan's trades sell.
     """
 
     name: str
@@ -87,6 +92,7 @@ class Scenario:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     plan: Mapping[str, Any] | None = None
     solver: str = DEFAULT_SOLVER
+    trades_beyond_holdings: str = "error"
 
     @property
     def years(self) -> range:
@@ -114,7 +120,7 @@ class Scenario:
         new = scenario_from_frames(self.name, self.rules, sales, bank=_as_table(self.bank),
                                    trades=_as_table(self.trades.drop(columns=["row"])), **options)
         return replace(new, overrides=self.overrides, path=self.path, description=self.description,
-                       solver=self.solver, plan=self.plan)
+                       solver=self.solver, plan=self.plan, trades_beyond_holdings=self.trades_beyond_holdings)
 
 
 def _as_table(frame: pd.DataFrame) -> pd.DataFrame:

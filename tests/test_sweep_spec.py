@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import act_pool
+
 from act_pool.cli import main
 from act_pool.errors import InputError
 from act_pool.sweep import MonteCarlo, load_sweep
@@ -159,14 +161,13 @@ def test_factor_has_mean_one():
     assert abs(factors.mean() - 1) < 0.019
 
 
-def test_a_sample_too_low_for_a_declared_trade_is_recorded_not_fatal(tmp_path):
+def test_a_sample_too_low_for_a_declared_trade_moves_what_the_seller_holds(tmp_path):
     from act_pool.sweep.execute import PointSettings, compute_run
-    from act_pool.sweep.report import runs_csv
-    from act_pool.sweep.results import assemble
     from helpers import write_trades
 
-    # Alder sells all its CA MY2025 2b-3 ZEV credits (200 ZEVs x 0.8 = 160.0) to Birch: a sample with
-    # fewer than 200 of those ZEVs cannot honour the trade.
+    # Alder sells all its CA MY2025 2b-3 ZEV credits (200 ZEVs x 0.8 = 160.0) to Birch. A sample with
+    # n < 200 of those ZEVs gives Alder n x 0.8 credits: the trade moves them all and falls short by
+    # 160.0 - 0.8 n (in tenths: 1600 - 8 n), instead of failing the run.
     folder = tmp_path / "scenario"
     folder.mkdir()
     trades = write_trades(folder, [("Alder", "Birch", "CA", 2025, "2b-3", "ZEV", "160.0", 2025)])
@@ -177,10 +178,12 @@ def test_a_sample_too_low_for_a_declared_trade_is_recorded_not_fatal(tmp_path):
         ("Alder", "CA", 2025, "2b-3", "ZEV"), "vehicles"] for s in range(20)]
     low = next(s for s, n in enumerate(zevs) if n < 200)
     totals, detail = compute_run(spec.scenario, PointSettings.of(spec.scenario), spec.monte_carlo, low)
-    assert set(totals) == {"error"} and "trades, row 1, field 'credits'" in totals["error"] and detail.empty
-    runs, _ = assemble(spec, {low: (totals, detail)})
-    text = runs_csv(runs).to_csv(index=False, lineterminator="\n").splitlines()
-    assert text[1].startswith(f"{low},{low},,,,,,,,,,,,") and text[1].endswith(totals["error"].join('""'))
+    assert "error" not in totals and not detail.empty
+    assert totals["trades_short"] == 1600 - 8 * int(zevs[low])
+    high = next(s for s, n in enumerate(zevs) if n >= 200)
+    assert compute_run(spec.scenario, PointSettings.of(spec.scenario), spec.monte_carlo, high)[0]["trades_short"] == 0
+    with pytest.raises(InputError):  # outside Monte Carlo, a trade beyond holdings stays an input error
+        act_pool.run(spec.scenario.with_sales(sample_sales(spec.scenario.sales, spec.monte_carlo, low)))
 
 
 def test_a_schedule_can_be_varied_and_is_written_as_json(tmp_path):

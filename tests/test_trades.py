@@ -74,3 +74,18 @@ def test_purchase_option(tmp_path):
     totals = r.summary()["totals"]
     assert totals["purchased"] == 56.0 and totals["purchase_cost_usd"] == 280000.0
     assert r.conservation.loc["B", ["traded_in", "retired"]].tolist() == [560, 560]
+
+
+def test_a_capped_trade_moves_what_the_seller_holds(tmp_path):
+    # S holds 160.0 CA MY2024 credits and sells 170.0 in MY2025. Capped (Monte Carlo samples), the trade
+    # moves all 160.0: B meets its 56.0; S keeps nothing usable for its own 8.0 (MY2024, 3-year make-up: open).
+    from dataclasses import replace
+
+    path = scenario_with_trades(tmp_path, [("S", "B", "CA", 2024, "2b-3", "ZEV", "170.0", 2025)], retirement=EE)
+    r = act_pool.run(replace(act_pool.load_scenario(path), trades_beyond_holdings="cap"))
+    transfer = r.ledger[r.ledger["action"] == "transfer"]
+    assert transfer[["manufacturer", "credits", "model_year"]].values.tolist() == [["S", 1600, 2025]]
+    c = r.compliance.set_index(["manufacturer", "model_year", "group"])
+    assert c.loc[("B", 2025, "2b-3"), ["met", "unmet"]].tolist() == [560, 0]
+    assert c.loc[("S", 2024, "2b-3"), ["met", "unmet", "status"]].tolist() == [0, 80, "open"]
+    assert r.conservation.loc["S", ["generated", "traded_out", "closing"]].tolist() == [1600, 1600, 0]

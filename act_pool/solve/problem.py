@@ -168,12 +168,13 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
     A trade of model year T moves credits of one state, vintage, group and type from seller to
     buyer at the start of T. The credits sold are set aside from the seller's usable credits (it
     holds them until T but may not retire them), and the buyer may use them from T. A seller must
-    hold the credits: earned, opened or bought earlier, not yet expired at T, and not sold twice.
+    hold the credits: earned, opened or bought earlier, not yet expired at T, and not sold twice;
+    with ``scenario.trades_beyond_holdings == "cap"``, a trade beyond them moves what the seller holds.
 
     Raises
     ------
     InputError
-        Naming the trades file and row where a seller sells credits it does not hold.
+        Naming the trades file and row where a seller sells credits it does not hold (unless capped).
     """
     if scenario.trades.empty:
         return lots, []
@@ -187,7 +188,9 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
                 and r["vintage"] == t.vintage and r["group"] == t.group and r["credit_type"] == t.credit_type
                 and r["available_from"] <= t.model_year <= r["last_use"]]
         have = sum(r["credits"] for r in held)
-        if have < need:
+        if have < need and scenario.trades_beyond_holdings == "cap":
+            need = have  # the trade moves what the seller holds (Monte Carlo samples of a plan's sales)
+        elif have < need:
             problems.append(Problem(scenario.trades_file, int(t.row), "credits", (
                 f"{t.seller} sells {format_tenths(need)} {t.state} {t.group} {t.credit_type} credits of vintage "
                 f"{t.vintage} in model year {t.model_year} but holds {format_tenths(have)} usable then")))

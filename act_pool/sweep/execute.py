@@ -54,7 +54,8 @@ def compute_run(base: Scenario, settings: PointSettings, monte_carlo: MonteCarlo
     totals : dict
         :func:`~act_pool.sweep.results.run_totals` (integer tenths and vehicle counts); or, where
         this run's inputs are infeasible (a sample's sales too low for a declared trade), only
-        ``error``, the problems found, so the sweep records it and goes on.
+        ``error``, the problems found, so the sweep records it and goes on. A sample's declared trades
+        move at most what the seller holds (``trades_short``: what they fell short by).
     detail : DataFrame
         :func:`~act_pool.sweep.results.run_detail` (empty for a failed run).
     """
@@ -64,7 +65,8 @@ def compute_run(base: Scenario, settings: PointSettings, monte_carlo: MonteCarlo
                        overrides=settings.overrides)
     try:
         if monte_carlo is not None:
-            scenario = scenario.with_sales(sample_sales(scenario.sales, monte_carlo, sample))
+            sampled = scenario.with_sales(sample_sales(scenario.sales, monte_carlo, sample))
+            scenario = replace(sampled, trades_beyond_holdings="cap")  # a sample may sell less than a trade
         result = run(scenario)
     except InputError as exc:
         return {"error": "; ".join(str(p) for p in exc.problems)}, empty_detail()

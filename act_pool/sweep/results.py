@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from act_pool.sweep.spec import SweepSpec
 
 #: The totals of each run, in runs.csv after ``run``, the varied names and ``sample``.
-TOTALS = ("deficits", "met", "unmet", "short", "open", "expired", "pooled", "tractor_offset", "closing_bank")
+TOTALS = ("deficits", "met", "unmet", "short", "open", "expired", "pooled", "tractor_offset", "closing_bank",
+          "trades_short")
 #: Vehicle counts of each run (not credits).
 COUNTS = ("vehicles", "zev_vehicles")
 DETAIL_KEY = ["manufacturer", "state", "model_year"]
@@ -30,7 +31,8 @@ def run_totals(result: "Result") -> dict[str, int]:
 
     ``short`` is what stays unmet after the make-up period (13 CCR §1963.3), ``open`` what is
     unmet but still within it at the horizon; ``pooled`` and ``tractor_offset`` are credits
-    retired across states and from other groups against tractor deficits.
+    retired across states and from other groups against tractor deficits; ``trades_short`` is what
+    declared trades sold beyond their sellers' holdings (non-zero only in Monte Carlo samples).
     """
     comp, led = result.compliance, result.ledger
     retired = led[led["action"] == "retire"]
@@ -45,6 +47,8 @@ def run_totals(result: "Result") -> dict[str, int]:
         "pooled": int(retired.loc[retired["pooled"], "credits"].sum()),
         "tractor_offset": int(retired.loc[retired["tractor_offset"], "credits"].sum()),
         "closing_bank": int(result.conservation["closing"].sum()),
+        "trades_short": int(result.scenario.trades["credits_tenths"].sum()) - int(
+            led.loc[led["action"] == "transfer", "credits"].sum()),
         "vehicles": int(sales["vehicles"].sum()),
         "zev_vehicles": int(sales.loc[sales["powertrain"] != "ICE", "vehicles"].sum()),
     }
