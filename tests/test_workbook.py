@@ -160,9 +160,9 @@ def test_an_untouched_template_names_what_to_fill_in(tmp_path: Path) -> None:
     write_template(tmp_path / "plan.xlsx")
     proc = cli("validate", str(tmp_path / "plan.xlsx"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    # the name is row 2 of the Scenario sheet (header in row 1); no sales rows to take the years from
+    # the name is row 2 of the Scenario sheet (header in row 1); the Sales sheet has only its header
     assert f"{tmp_path / 'plan.xlsx'}, sheet Scenario, row 2, field 'name': required key is missing" in proc.stderr
-    assert "model_years" in proc.stderr and "no sales rows" in proc.stderr
+    assert f"{tmp_path / 'plan.xlsx'}, sheet Sales: no data rows" in proc.stderr
 
 
 def test_plan_sheet_keys_make_the_plan_table() -> None:
