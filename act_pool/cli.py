@@ -114,7 +114,12 @@ def _parser() -> argparse.ArgumentParser:
 
     e = add("export", "Write a scenario workbook as scenario.toml and CSV tables.")
     e.add_argument("book", metavar="BOOK.xlsx", help="the scenario workbook")
-    e.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder to write into")
+    e.add_argument("--out", required=True, metavar="DIR",
+                   help="folder to write into: a new or empty one, or one act-pool wrote before (the same folder "
+                        "rules as run --out)")
+    e.add_argument("--force", action="store_true",
+                   help="also write into an existing non-empty folder act-pool did not write, beside its files "
+                        "(none of them is deleted or replaced)")
     e.set_defaults(handler=_cmd_export)
 
     pl = add("plan", "The least-cost conversions of ICE sales to ZEVs and credit purchases that leave nothing unmet.")
@@ -294,7 +299,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from act_pool.workbook import export_workbook
 
-    print(f"scenario written to {export_workbook(args.book, args.out)}")
+    print(f"scenario written to {export_workbook(args.book, args.out, force=args.force)}")
     return 0
 
 
