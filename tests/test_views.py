@@ -284,7 +284,8 @@ def small_scenarios(draw):
                     if draw(st.booleans()):
                         rows.append(row(s, y, wc, "NZEV", draw(st.integers(1, 20)), aer=draw(st.integers(20, 90)),
                                         manufacturer=m))
-    banks = [(m, s, draw(st.integers(2021, 2024)), g, c, f"{draw(st.integers(0, 300)) / 10:.1f}")
+    # opening balances are earned before the run (vintage before the first simulated model year)
+    banks = [(m, s, draw(st.integers(2021, years - 1)), g, c, f"{draw(st.integers(0, 300)) / 10:.1f}")
              for m in mfrs for s in states for g in ("2b-3", "tractor") for c in ("ZEV", "NZEV") if draw(st.booleans())]
     keys = {"model_years": [years, years + 2], "retirement": "earliest-expiring"}
     rules = draw(st.sampled_from(["act-2021", "act-2025"]))
