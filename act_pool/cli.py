@@ -122,12 +122,21 @@ def _parser() -> argparse.ArgumentParser:
 
     e = add("export", "Write a scenario workbook as scenario.toml and CSV tables.")
     e.add_argument("book", metavar="BOOK.xlsx", help="the scenario workbook")
-    e.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder to write into")
+    e.add_argument("--out", required=True, metavar="DIR",
+                   help="folder to write into: a new or empty one, or one act-pool wrote before (the same folder "
+                        "rules as run --out)")
+    e.add_argument("--force", action="store_true",
+                   help="also write into an existing non-empty folder act-pool did not write, beside its files "
+                        "(none of them is deleted or replaced)")
     e.set_defaults(handler=_cmd_export)
 
     pl = add("plan", "The least-cost conversions of ICE sales to ZEVs and credit purchases that leave nothing unmet.")
     pl.add_argument("scenario", help="scenario TOML file with a [plan] table")
-    pl.add_argument("--out", default="plan", help="folder for the result files (default: ./plan)")
+    pl.add_argument("--out", default="plan", help="folder for the result files (default: ./plan); the same folder "
+                                                   "rules as run --out")
+    pl.add_argument("--force", action="store_true",
+                    help="also write into an existing non-empty folder act-pool did not write, beside its files "
+                         "(none of them is deleted or replaced)")
     pl.add_argument("--market", action="store_true",
                     help="let the manufacturers trade with one another at credit_price first")
     pl.add_argument("--tables-only", action="store_true", help="write the CSV tables and summary.json only")
@@ -284,14 +293,11 @@ def _cmd_rules_diff(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from act_pool.plan import plan
-    from act_pool.plan.result import is_result_folder, usd
-    from act_pool.errors import Problem
+    from act_pool.plan.result import usd
 
-    if not is_result_folder(Path(args.out)):
-        raise InputError([Problem(args.out, None, "--out", "the folder holds files act-pool did not write "
-                                  "(no act-pool summary.json); choose a new or empty folder")])
-    result = plan(args.scenario, market=args.market, progress=None if args.quiet else ProgressLine())
-    out = result.write(args.out, reports=not args.tables_only)
+    scenario = _load_checking_out(Path(args.scenario), args.out, args.force)
+    result = plan(scenario, market=args.market, progress=None if args.quiet else ProgressLine())
+    out = result.write(args.out, reports=not args.tables_only, force=args.force)
     if not args.quiet:
         by = result.cost_by_manufacturer()
         print(f"{result.scenario.name}: least-cost plan{' (market)' if args.market else ''}, "
@@ -328,7 +334,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from act_pool.workbook import export_workbook
 
-    print(f"scenario written to {export_workbook(args.book, args.out)}")
+    print(f"scenario written to {export_workbook(args.book, args.out, force=args.force)}")
     return 0
 
 

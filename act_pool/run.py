@@ -85,13 +85,15 @@ class Result:
 
         return display_tables(self)
 
-    def write(self, out_dir: str | Path, graphml: bool = False, reports: bool = True) -> Path:
+    def write(self, out_dir: str | Path, graphml: bool = False, reports: bool = True, force: bool = False) -> Path:
         """Write the result files into ``out_dir`` atomically (see :func:`act_pool.report.write.write_results`):
         the tables and summary, with ``reports`` the workbook, figures and report page, with
-        ``graphml`` the credit network (``network.graphml``)."""
+        ``graphml`` the credit network (``network.graphml``). ``out_dir`` follows the result-folder
+        rules of ``act-pool run --out``: ``force`` (as ``--force``) writes into an existing non-empty
+        folder act-pool did not write, beside its files, none of which is deleted or replaced."""
         from act_pool.report.write import write_results
 
-        return write_results(self, Path(out_dir), graphml=graphml, reports=reports)
+        return write_results(self, Path(out_dir), graphml=graphml, reports=reports, force=force)
 
 
 Progress = Callable[[str, int, int], None]

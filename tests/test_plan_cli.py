@@ -92,6 +92,47 @@ def test_rewrites_its_own_result_folder(issue_toml, tmp_path):
     assert cli("plan", str(issue_toml), "--out", str(out), "--tables-only", "--quiet").returncode == 0
 
 
+def test_the_folder_is_checked_before_the_plan_is_sought(tmp_path):
+    """A scenario without a [plan] table is refused by the planner; with a foreign folder as --out,
+    only the folder is reported: it was refused before the planner started."""
+    path = write_scenario(tmp_path / "sc", [row("CA", 2025, "tractor", "ICE", 1000)])
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    proc = cli("plan", str(path), "--out", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--out" in proc.stderr and "--force" in proc.stderr
+    assert "field 'plan'" not in proc.stderr
+    proc = cli("plan", str(path), "--out", str(tmp_path / "new"))   # the planner's own refusal
+    assert proc.returncode == 2 and "field 'plan'" in proc.stderr
+
+
+def test_a_rerun_keeps_the_users_files_and_writes_the_marker(issue_toml, tmp_path):
+    """A user's file in the result folder and one in its figures/ survive a rerun; the marker lists
+    what act-pool wrote, and not the user's files."""
+    out = tmp_path / "out"
+    assert cli("plan", str(issue_toml), "--out", str(out), "--quiet").returncode == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "figures" / "sketch.txt").write_text("mine too")
+    proc = cli("plan", str(issue_toml), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "notes.txt").read_text() == "mine" and (out / "figures" / "sketch.txt").read_text() == "mine too"
+    marker = json.loads((out / ".act-pool.json").read_text())
+    assert marker["written_by"] == "act-pool"
+    assert {"plan.csv", "planned_sales.csv", "credit_values.csv", "summary.json",
+            "figures/credit_values.png"} <= set(marker["files"])
+    assert not {"notes.txt", "figures/sketch.txt"} & set(marker["files"])
+
+
+def test_force_writes_beside_a_users_files(issue_toml, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    proc = cli("plan", str(issue_toml), "--out", str(out), "--tables-only", "--quiet", "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "notes.txt").read_text() == "keep me" and (out / "plan.csv").is_file()
+
+
 @pytest.mark.parametrize("table, field", [
     ('zev_cost = { "9" = 1 }\n', "plan.zev_cost.9"),
     ('zev_cost = { "8" = -5 }\n', "plan.zev_cost.8"),

@@ -95,6 +95,19 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch, default_result):
     assert list(tmp_path.iterdir()) == []  # no temporary folder left behind either
 
 
+def test_write_refuses_a_foreign_folder_unless_forced(tmp_path, default_result):
+    """Result.write takes force as act-pool run takes --force: beside the user's file, never over it."""
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(act_pool.InputError) as info:
+        default_result.write(out, reports=False)
+    assert info.value.problems[0].field == "--out"
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    default_result.write(out, reports=False, force=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "compliance.csv").is_file()
+
+
 def test_api_tables_in_credits(default_result):
     r = default_result
     tables = r.tables()

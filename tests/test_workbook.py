@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import openpyxl
@@ -113,12 +115,47 @@ def test_export_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     proc = cli("export", str(tmp_path / "x.xlsx"), "--out", str(out))
-    assert proc.returncode == 2 and "not an empty folder" in proc.stderr
+    assert proc.returncode == 2 and "act-pool did not write and it is not empty" in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
     empty = tmp_path / "empty"
     empty.mkdir()
     assert cli("export", str(tmp_path / "x.xlsx"), "--out", str(empty)).returncode == 0
-    assert sorted(p.name for p in empty.iterdir()) == ["sales.csv", "scenario.toml", "trades.csv"]
+    assert sorted(p.name for p in empty.iterdir()) == [".act-pool.json", "sales.csv", "scenario.toml", "trades.csv"]
+
+
+def test_export_follows_the_result_folder_rules(tmp_path: Path) -> None:
+    """--force writes beside a user's file; the marker lists the exported files only; a second
+    export into that folder replaces them and keeps the user's file; the workbook's own folder is refused."""
+    book = write_template(tmp_path / "x.xlsx", REPO / "scenarios" / "trades" / "scenario.toml")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert cli("export", str(book), "--out", str(out), "--force").returncode == 0
+    marker = json.loads((out / ".act-pool.json").read_text())
+    assert sorted(marker["files"]) == ["sales.csv", "scenario.toml", "trades.csv"]
+    (out / "scenario.toml").write_text("stale")
+    proc = cli("export", str(book), "--out", str(out))   # its own folder now: no --force needed
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    assert act_pool.load_scenario(out / "scenario.toml").name == act_pool.load_scenario(book).name
+    proc = cli("export", str(book), "--out", str(tmp_path))
+    assert proc.returncode == 2 and "scenario's own folder" in proc.stderr
+
+
+def test_template_force_replaces_only_the_named_file(tmp_path: Path) -> None:
+    """A link named OUT.xlsx is replaced by the workbook; the file it pointed to is untouched; a
+    named pipe is refused even with --force."""
+    own = tmp_path / "own.xlsx"
+    own.write_bytes(b"a planner's own file")
+    link = tmp_path / "plan.xlsx"
+    link.symlink_to(own)
+    assert cli("template", str(link), "--force").returncode == 0
+    assert own.read_bytes() == b"a planner's own file"
+    assert not link.is_symlink() and openpyxl.load_workbook(link).sheetnames[0] == "Scenario"
+    pipe = tmp_path / "pipe.xlsx"
+    os.mkfifo(pipe)
+    proc = cli("template", str(pipe), "--force")
+    assert proc.returncode == 2 and "pipe, socket or device" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_scenario_text_is_never_a_formula(tmp_path: Path) -> None:
@@ -160,9 +197,9 @@ def test_an_untouched_template_names_what_to_fill_in(tmp_path: Path) -> None:
     write_template(tmp_path / "plan.xlsx")
     proc = cli("validate", str(tmp_path / "plan.xlsx"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    # the name is row 2 of the Scenario sheet (header in row 1); no sales rows to take the years from
+    # the name is row 2 of the Scenario sheet (header in row 1); the Sales sheet has only its header
     assert f"{tmp_path / 'plan.xlsx'}, sheet Scenario, row 2, field 'name': required key is missing" in proc.stderr
-    assert "model_years" in proc.stderr and "no sales rows" in proc.stderr
+    assert f"{tmp_path / 'plan.xlsx'}, sheet Sales: no data rows" in proc.stderr
 
 
 def test_plan_sheet_keys_make_the_plan_table() -> None:

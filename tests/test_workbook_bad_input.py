@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
 import tomllib
 from decimal import Decimal
@@ -26,8 +27,10 @@ from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 import act_pool
+from act_pool import files
 from act_pool.scenario import _SCENARIO_KEYS
 from test_bad_input import CASES, Case, cli
 
@@ -35,13 +38,43 @@ SALES_HEADER = ["manufacturer", "state", "model_year", "weight_class", "powertra
 GOOD_SALES = ["Maker A", "CA", 2025, "tractor", "ICE", None, 300]
 GOOD_SCENARIO = [["name", "t"], ["rules", "act-2025"]]
 
-#: Cases of test_bad_input.py without a workbook form: the scenario file itself missing or not
-#: TOML, and a table file that is missing although the scenario names it (a workbook names no files).
-NO_WORKBOOK_FORM = {"missing-scenario-file", "malformed-toml", "missing-bank-file"}
+#: Cases of test_bad_input.py without a workbook form, each with the reason.
+NO_WORKBOOK_FORM = {
+    "missing-scenario-file": "a workbook is one file: its absence is test_a_file_that_is_not_a_workbook's kind",
+    "malformed-toml": "the Scenario sheet is cells, not TOML text",
+    "missing-bank-file": "a workbook names no table files: the Bank sheet is in the workbook",
+    "toml-nested-thousands-deep": "nesting of a TOML file; a Scenario cell is read as plain text",
+    "toml-nested-too-deep-to-use": "nesting of a TOML file; a deeply nested cell is test_a_deeply_nested_cell",
+    "sales-row-too-many-fields": "a cell right of the header is test_a_value_in_a_column_without_a_header",
+    "sales-row-too-few-fields": "a short row in a sheet is a row of empty cells, checked as empty values",
+    "sales-is-a-device": "a workbook names no table files; a workbook that is a device is test_a_workbook_that_is_"
+                         "not_a_regular_file",
+    "sales-is-a-list": "a workbook names no table files: the Sales sheet is in the workbook",
+    "sales-is-a-number": "a workbook names no table files: the Sales sheet is in the workbook",
+    "bank-is-a-number": "a workbook names no table files: the Bank sheet is in the workbook",
+    "trades-is-a-table": "a workbook names no table files: the Trades sheet is in the workbook",
+    "overrides-as-number": "the overrides are a sheet, not a key of the Scenario sheet",
+    "rules-is-a-list": "a cell holds one value: a list typed into it is the text of an unknown rule set",
+    "name-is-a-number": "a number in the name cell is read as the text a planner sees, a valid name",
+    "model-years-as-text": "model years are typed as one text (2025-2026); a TOML list of texts has no cell form",
+    "states-as-text": "the states cell is always text: 'CA' in it is the list of one state",
+}
+
+#: The message a workbook gives where it differs from the CSV case's: a number typed as the
+#: retirement is read as the text a planner sees; a cell holds at most 32,767 characters (Excel's
+#: limit, to which the reader cuts a longer cell written by another program), still over the limit.
+WORKBOOK_PHRASE = {"retirement-as-number": "unknown preference '5'",
+                   "field-of-200000-characters": "32767 characters, more than the limit"}
+
+
+def excel_escaped(text: str) -> str:
+    """``text`` as Excel stores it: a control character that XML cannot hold as ``_xHHHH_``."""
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
 def write_book(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
-    """A workbook with one sheet per entry (rows of cell values, row 1 first); texts as text cells."""
+    """A workbook with one sheet per entry (rows of cell values, row 1 first); texts as text cells,
+    control characters escaped as Excel escapes them (a pasted NUL is stored as ``_x0000_``)."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     for name, rows in sheets.items():
@@ -51,7 +84,7 @@ def write_book(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
                 if value is None:
                     continue
                 cell = ws.cell(r, c)
-                cell.value = value
+                cell.value = excel_escaped(value) if isinstance(value, str) else value
                 if isinstance(value, str) and not value.startswith("="):
                     cell.data_type = "s"
     book.save(path)
@@ -61,6 +94,7 @@ def write_book(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
 def csv_cells(text: str) -> list[list[Any]]:
     """CSV text as a planner's sheet holds it: numbers as numbers (where a float holds them), else text."""
     rows = []
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     for rec in csv.reader(io.StringIO(text)):
         rows.append([_number_or_text(v) for v in rec])
     return rows
@@ -98,8 +132,10 @@ def workbook_of(case: Case, folder: Path) -> tuple[Path, dict[str, int], dict[st
     for key, value in doc.items():
         if key in ("sales", "bank", "overrides"):
             continue
-        scenario.append([key, _key_cell(key, value)])
-        key_rows[key] = len(scenario)
+        items = [(f"{key}.{sub}", v) for sub, v in value.items()] if isinstance(value, dict) else [(key, value)]
+        for name, item in items:   # a table such as [purchase] is one dotted key per row
+            scenario.append([name, _key_cell(name, item)])
+            key_rows[name] = len(scenario)
     overrides = [["parameter", "value"]]
     override_rows: dict[str, int] = {}
     for name, value in doc.get("overrides", {}).items():
@@ -120,6 +156,8 @@ def expected_location(case: Case, book: Path, key_rows: dict[str, int],
         sheet = "Sales" if case.file == "sales.csv" else "Bank"
         if case.phrase == "file not found":
             return str(book), None, None
+        if case.row is None and case.field is None:   # the whole table: the whole sheet
+            return f"{book}, sheet {sheet}", None, None
         return f"{book}, sheet {sheet}", (case.row or 0) + 1, case.field
     field = str(case.field)
     if field.startswith("overrides."):
@@ -144,13 +182,15 @@ def test_every_csv_case_is_named_in_the_workbook(case: Case, tmp_path: Path) -> 
     phrase = "missing sheet 'Sales'" if (file, field) == (str(book), None) else case.phrase
     if case.id in ("missing-name", "missing-rules"):
         phrase = "required key is missing"
+    phrase = WORKBOOK_PHRASE.get(case.id, phrase)
     phrase = re.sub(r"row (\d+)", lambda m: f"row {int(m.group(1)) + 1}", phrase)   # a data row is an Excel row below
     assert any(phrase in p.message for p in at), (phrase, at)
 
 
 def test_the_csv_cases_are_covered() -> None:
-    """Every case of the CSV suite has its workbook form here, but the three without one."""
-    assert {c.id for c in CASES} - {p.values[0].id for p in WORKBOOK_CASES} == NO_WORKBOOK_FORM
+    """Every case of the CSV suite has its workbook form here, but those without one (each with a reason)."""
+    assert {c.id for c in CASES} - {p.values[0].id for p in WORKBOOK_CASES} == set(NO_WORKBOOK_FORM)
+    assert set(WORKBOOK_PHRASE) <= {p.values[0].id for p in WORKBOOK_CASES}
 
 
 def problems_of(book: Path) -> list[act_pool.Problem]:
@@ -345,3 +385,36 @@ def test_blank_optional_sheets_and_lists_typed_with_spaces(tmp_path: Path) -> No
                                                          ["Maker A", "NY", 2025, "tractor", "ICE", None, 300]]})
     sc = act_pool.load_scenario(book)
     assert sc.states == ("CA", "NY") and sc.bank.empty
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_a_workbook_that_is_not_a_regular_file(kind: str, tmp_path: Path) -> None:
+    """A named pipe is refused without waiting for a writer, /dev/zero without reading it forever."""
+    if kind == "fifo":
+        book = tmp_path / "plan.xlsx"
+        os.mkfifo(book)
+    elif kind == "device":
+        book = Path("/dev/zero")
+    else:
+        book = tmp_path / "plan.xlsx"
+        book.mkdir()
+    p = one_at(problems_of(book), str(book), None, None)
+    assert "expected a regular file" in p.message
+
+
+def test_a_workbook_larger_than_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The size limit of input tables applies to a workbook (lowered here to below this workbook's size)."""
+    book = write_book(tmp_path / "plan.xlsx", {"Scenario": [["key", "value"], *GOOD_SCENARIO],
+                                               "Sales": [SALES_HEADER, GOOD_SALES]})
+    monkeypatch.setattr(files, "MAX_TABLE_BYTES", book.stat().st_size - 1)
+    p = one_at(problems_of(book), str(book), None, None)
+    assert "larger than the limit" in p.message
+
+
+def test_a_deeply_nested_cell(tmp_path: Path) -> None:
+    """An override cell of 5000 nested brackets (inline TOML too deep to parse) is refused on its row."""
+    overrides = [["parameter", "value"], ["makeup.model_years", "[" * 5000 + "]" * 5000]]
+    book = write_book(tmp_path / "plan.xlsx", {"Scenario": [["key", "value"], *GOOD_SCENARIO],
+                                               "Sales": [SALES_HEADER, GOOD_SALES], "Overrides": overrides})
+    p = one_at(problems_of(book), f"{book}, sheet Overrides", 2, "makeup.model_years")
+    assert p.message

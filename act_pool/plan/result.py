@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -170,72 +167,49 @@ class PlanResult:
 
         return plan_section(self)
 
-    def write(self, out_dir: str | Path, reports: bool = True) -> Path:
-        """Write the plan and the planned run's result files into ``out_dir`` (see :func:`write_plan`)."""
-        return write_plan(self, Path(out_dir), reports=reports)
+    def write(self, out_dir: str | Path, reports: bool = True, force: bool = False) -> Path:
+        """Write the plan and the planned run's result files into ``out_dir`` (see :func:`write_plan`);
+        ``force`` writes into a non-empty folder act-pool did not write, beside its files."""
+        return write_plan(self, Path(out_dir), reports=reports, force=force)
 
 
-def is_result_folder(folder: Path) -> bool:
-    """Whether ``folder`` is missing, empty, or an act-pool result folder (its summary.json written
-    by act-pool): the only folders a plan may write into."""
-    if not folder.exists():
-        return True
-    if not folder.is_dir():
-        return False
-    if not any(folder.iterdir()):
-        return True
-    try:
-        return "act_pool_version" in json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
-        return False
-
-
-def write_plan(result: PlanResult, out_dir: Path, reports: bool = True) -> Path:
+def write_plan(result: PlanResult, out_dir: Path, reports: bool = True, force: bool = False) -> Path:
     """Write plan.csv, planned_sales.csv, credit_values.csv, not_met.csv (market_trades.csv), the
     planned run's tables and summary.json (with the plan's costs), and with ``reports`` its workbook,
     figures and report.html with a plan section.
 
-    Everything is written into a temporary folder beside ``out_dir`` and moved in at the end.
+    The folder follows the result-folder rules of :func:`act_pool.report.outdir.publish_results`
+    (as ``act-pool run`` does): the new files replace the old results in one atomic step, files
+    act-pool did not write are kept, and an existing non-empty folder without act-pool's marker is
+    refused unless ``force``.
 
     Raises
     ------
     InputError
-        If ``out_dir`` holds files and is not an act-pool result folder (nothing is written).
+        If ``out_dir`` may not be written (see :func:`act_pool.report.outdir.check_out_dir`;
+        nothing is written).
     """
     from act_pool.report.figures import freeze_layout, save_figure
+    from act_pool.report.outdir import publish_results
     from act_pool.report.write import write_into, write_reports
 
-    out_dir = Path(out_dir)
-    if not is_result_folder(out_dir):
-        raise InputError([Problem(str(out_dir), None, "--out", "the folder holds files act-pool did not write "
-                                  "(no act-pool summary.json); choose a new or empty folder")])
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        write_into(result.planned, tmp)
+    def fill(folder: Path) -> None:
+        write_into(result.planned, folder)
         for name, frame in result.tables().items():
-            frame.to_csv(tmp / name, index=False, lineterminator="\n")
+            frame.to_csv(folder / name, index=False, lineterminator="\n")
         sales = result.planned_sales.assign(aer_miles=result.planned_sales["aer_miles"].map(
             lambda a: "" if a is None else str(a)))
-        sales.to_csv(tmp / "planned_sales.csv", index=False, lineterminator="\n")
-        with open(tmp / "summary.json", "w", encoding="utf-8", newline="\n") as fh:
+        sales.to_csv(folder / "planned_sales.csv", index=False, lineterminator="\n")
+        with open(folder / "summary.json", "w", encoding="utf-8", newline="\n") as fh:
             json.dump(result.summary(), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
         if reports:
-            write_reports(result.planned, tmp)
+            write_reports(result.planned, folder)
             fig = freeze_layout(result.plot_credit_values())
             for fmt in ("png", "svg"):
-                save_figure(fig, tmp / "figures" / f"credit_values.{fmt}")
-            page = (tmp / "report.html").read_text(encoding="utf-8")
+                save_figure(fig, folder / "figures" / f"credit_values.{fmt}")
+            page = (folder / "report.html").read_text(encoding="utf-8")
             page = page.replace("<footer>", result.report_section() + "\n<footer>", 1)
-            (tmp / "report.html").write_text(page, encoding="utf-8", newline="\n")
-        if not out_dir.exists():
-            os.rename(tmp, out_dir)
-        else:
-            for name in sorted(os.listdir(tmp)):
-                if (out_dir / name).is_dir():
-                    shutil.rmtree(out_dir / name)
-                os.replace(tmp / name, out_dir / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+            (folder / "report.html").write_text(page, encoding="utf-8", newline="\n")
+
+    return publish_results(out_dir, fill, scenario_path=result.scenario.path, force=force)

@@ -44,7 +44,8 @@ def toml_value(value: Any) -> Any:
 
     A number is an integer when whole, else an exact :class:`~decimal.Decimal` of the digits Excel
     shows; TRUE/FALSE are booleans; a text is read as a TOML value when it is one (``0.4``,
-    ``true``, ``[2025, 2026]``, ``"text"``), else it is the text itself.
+    ``true``, ``[2025, 2026]``, ``"text"``), else (also when nested too deep to parse) it is the
+    text itself, which the scenario checks then refuse where the key expects something else.
     """
     if isinstance(value, bool):
         return value
@@ -54,7 +55,7 @@ def toml_value(value: Any) -> Any:
     text = str(value).strip()
     try:
         return tomllib.loads(f"v = {text}", parse_float=Decimal)["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
 
 

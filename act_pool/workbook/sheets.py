@@ -22,6 +22,7 @@ from typing import Any
 import python_calamine
 from xlsxwriter.utility import xl_col_to_name
 
+from act_pool import files
 from act_pool.errors import InputError, Problem
 from act_pool.workbook.cells import cell_text, is_date
 
@@ -61,10 +62,10 @@ class Book:
     flagged: set[tuple[str, int, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        if not self.path.is_file():
-            raise InputError([Problem(str(self.path), None, None, "workbook not found")])
+        # Opened as every input is (act_pool.files): a pipe, a device or an oversized file is refused.
+        self._data = files.read_input(self.path, str(self.path), files.MAX_TABLE_BYTES, "workbook not found")
         try:
-            self._book = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._data))
         except (python_calamine.CalamineError, OSError) as exc:
             raise InputError([Problem(str(self.path), None, None,
                                       f"cannot read as an Excel workbook (.xlsx): {exc}")]) from None
@@ -162,7 +163,7 @@ class Book:
 
     def _bad_cells(self, sheet: str) -> dict[tuple[int, int], str]:
         """Cells (0-based row, column) holding a formula without a cached value or an Excel error."""
-        with zipfile.ZipFile(self.path) as archive:
+        with zipfile.ZipFile(io.BytesIO(self._data)) as archive:
             data = archive.read(_sheet_part(archive, sheet))
         if not any(mark in data for mark in _SCAN_MARKS):
             return {}

@@ -55,8 +55,10 @@ def write_template(out: str | Path, source: str | Path | None = None, force: boo
     Raises
     ------
     InputError
-        When ``out`` does not end in .xlsx, exists (unless ``force``) or is a folder, or when
-        ``source`` is not a valid scenario. Nothing is written then.
+        When ``out`` does not end in .xlsx, exists (unless ``force``), is a folder or not a regular
+        file, or when ``source`` is not a valid scenario. Nothing is written then. With ``force``, only
+        the file named ``out`` is replaced (in one step, :func:`~act_pool.report.atomic.write_atomic`;
+        a symbolic link is replaced, not the file it points to).
     """
     out = Path(out)
     problems = []
@@ -64,6 +66,9 @@ def write_template(out: str | Path, source: str | Path | None = None, force: boo
         problems.append(Problem(str(out), None, None, "expected a file name ending in .xlsx"))
     elif out.is_dir():
         problems.append(Problem(str(out), None, None, "is a folder: expected the name of the workbook to write"))
+    elif out.exists() and not out.is_file():
+        problems.append(Problem(str(out), None, None, "is a pipe, socket or device: expected the name of the "
+                                "workbook to write"))
     elif out.exists() and not force:
         problems.append(Problem(str(out), None, None, "already exists: act-pool does not overwrite a file; "
                                 "choose another name, or give --force to replace it"))
