@@ -20,7 +20,7 @@ import pytest
 import act_pool
 from act_pool.report.write import write_into
 from act_pool.rules import load_rules
-from act_pool.workbook import export_workbook, write_template
+from act_pool.workbook import write_template
 from helpers import REPO
 from test_bad_input import cli
 
@@ -228,7 +228,6 @@ allow_open = false
 '''
 
 
-@pytest.mark.skipif("plan" not in act_pool.scenario._SCENARIO_KEYS, reason="scenarios take no [plan] table yet")
 def test_the_plan_goes_through_the_workbook(tmp_path: Path) -> None:
     (tmp_path / "sales.csv").write_text("manufacturer,state,model_year,weight_class,powertrain,aer_miles,vehicles\n"
                                         "M,CA,2025,4-5,ICE,,10\n")

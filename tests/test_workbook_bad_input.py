@@ -31,7 +31,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 import act_pool
 from act_pool import files
-from act_pool.scenario import _SCENARIO_KEYS
 from test_bad_input import CASES, Case, cli
 
 SALES_HEADER = ["manufacturer", "state", "model_year", "weight_class", "powertrain", "aer_miles", "vehicles"]
@@ -349,14 +348,6 @@ def test_an_override_schedule_by_model_year(tmp_path: Path) -> None:
     from_toml = act_pool.load_scenario(tmp_path / "scenario.toml").rules["zev_sales_percent.tractor"]
     assert from_book.by_year == from_toml.by_year
     assert (from_book.by_year[2030], from_book.by_year[2032]) == (32, 40)
-
-
-@pytest.mark.skipif("plan" in _SCENARIO_KEYS, reason="scenarios take a [plan] table")
-def test_plan_values_are_refused_where_scenarios_take_no_plan(tmp_path: Path) -> None:
-    plan = [["key", "value"], ["zev_cost.2b-3", None], ["credit_price", 28000]]
-    book = write_book(tmp_path / "plan.xlsx", {"Scenario": [["key", "value"], *GOOD_SCENARIO],
-                                               "Sales": [SALES_HEADER, GOOD_SALES], "Plan": plan})
-    assert "takes no plan" in one_at(problems_of(book), f"{book}, sheet Plan", 3, None).message
 
 
 def test_the_cli_names_the_cell_and_writes_nothing(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from act_pool.errors import InputError, Problem
 from act_pool.plan.levers import Levers
 from act_pool.report.tables import tenths_to_text
 from act_pool.tenths import format_tenths

@@ -99,8 +99,7 @@ def _read(book: Book) -> WorkbookInputs:
         plan, problems = plan_table(items, label)
         book.problems.extend(problems)
         if plan:
-            _pass_plan(plan, inputs, Problem(label, items[0][2], None, "this version of act-pool takes no plan: "
-                                             "leave the values of the Plan sheet empty"), book)
+            inputs.doc["plan"] = plan
     inputs.problems = book.problems
     inputs.flagged = book.flagged
     return inputs
@@ -277,16 +276,6 @@ def plan_table(items: list[tuple[str, Any, int]], label: str) -> tuple[dict[str,
         else:
             plan.setdefault(top, {})[sub] = toml_value(value)
     return plan, problems
-
-
-def _pass_plan(plan: dict[str, Any], inputs: WorkbookInputs, refusal: Problem, book: Book) -> None:
-    """Put the plan into the document where scenarios take a ``[plan]`` table, else refuse it."""
-    from act_pool.scenario import _SCENARIO_KEYS
-
-    if "plan" in _SCENARIO_KEYS:
-        inputs.doc["plan"] = plan
-    else:
-        book.problems.append(refusal)
 
 
 def load_workbook_scenario(path: str | Path) -> Scenario:
