@@ -173,11 +173,19 @@ def _year_key(k: Any) -> int:
         raise ValueError(f"schedule key {k!r} is not a model year") from None
 
 
+#: Longest span of model years a parameter may count (credit life, make-up period): longer than any
+#: rule set's horizon, so a larger value would mean nothing more (and overflow the year keys).
+MAX_MODEL_YEAR_SPAN = 100
+#: Largest magnitude of any other number a parameter may hold (factors, modifiers, credits): far above
+#: any reading of the regulation, and small enough that credits in integer tenths cannot overflow.
+MAX_MAGNITUDE = 1_000_000
+
+
 def _check_value(p: Parameter, v: Any) -> Any:
     """Check an override value against the parameter's kind and bounds; return it normalised.
 
-    Numbers must be finite, whole where the unit is (model years, vehicles), and within
-    the bounds; list items must be model years (``*model_years``) or codes (other lists).
+    Numbers must be finite, whole where the unit is (model years, vehicles), and within the bounds
+    (the parameter's own, and :data:`MAX_MODEL_YEAR_SPAN` or :data:`MAX_MAGNITUDE`); list items must be model years (``*model_years``) or codes (other lists).
     """
     sample = p.value if p.by_year is None else next(iter(p.by_year.values()))
     if isinstance(v, float):
@@ -194,6 +202,10 @@ def _check_value(p: Parameter, v: Any) -> Any:
             if v != int(v):
                 raise ValueError(f"expected a whole number ({p.unit}), got {v}")
             v = int(v)
+        if p.unit == "model years" and v > MAX_MODEL_YEAR_SPAN:
+            raise ValueError(f"expected at most {MAX_MODEL_YEAR_SPAN} model years, got {v}")
+        if p.unit != "model year" and abs(v) > MAX_MAGNITUDE:
+            raise ValueError(f"expected a number between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {v}")
         if p.minimum is not None and v < p.minimum:
             raise ValueError(f"expected a number >= {p.minimum}, got {v}")
         if p.maximum is not None and v > p.maximum:
