@@ -203,9 +203,10 @@ def _check_value(p: Parameter, v: Any) -> Any:
                 raise ValueError(f"expected a whole number ({p.unit}), got {v}")
             v = int(v)
         if p.unit == "model years" and v > MAX_MODEL_YEAR_SPAN:
-            raise ValueError(f"expected at most {MAX_MODEL_YEAR_SPAN} model years, got {v}")
+            raise ValueError(f"expected at most {MAX_MODEL_YEAR_SPAN} model years, got {Decimal(v):.6g}")
         if p.unit != "model year" and abs(v) > MAX_MAGNITUDE:
-            raise ValueError(f"expected a number between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {v}")
+            raise ValueError(f"expected a number between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, "
+                             f"got {Decimal(v):.6g}")
         if p.minimum is not None and v < p.minimum:
             raise ValueError(f"expected a number >= {p.minimum}, got {v}")
         if p.maximum is not None and v > p.maximum:
@@ -255,11 +256,19 @@ def _parse_parameter(raw: Any, file: str) -> Parameter:
     if "allowed" in raw and not isinstance(raw["allowed"], list):
         raise ValueError(f"{file}: parameter {raw['name']}: 'allowed' must be a list")
     by_year = {_year_key(k): v for k, v in raw["by_year"].items()} if "by_year" in raw else None
-    return Parameter(
+    parameter = Parameter(
         name=raw["name"], value=raw.get("value"), by_year=by_year, unit=raw.get("unit", ""),
         description=raw.get("description", ""), source=raw.get("source", ""),
         confidence=raw.get("confidence", "assumed"), note=raw.get("note", ""),
         allowed=raw.get("allowed"), minimum=raw.get("minimum"), maximum=raw.get("maximum"))
+    for v in values:  # a file's numbers meet the checks of an override
+        if isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
+            continue
+        try:
+            _check_value(parameter, v)
+        except ValueError as exc:
+            raise ValueError(f"{file}: parameter {raw['name']}: {exc}") from None
+    return parameter
 
 
 def read_rule_file(path: Path, label: str | None = None) -> tuple[dict, list[Parameter]]:
