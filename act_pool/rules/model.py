@@ -154,6 +154,8 @@ class RuleSet:
                     new = replace(p, by_year=sched)
                 else:
                     v = _check_value(p, raw)
+                    if name.endswith("_states"):
+                        _check_states(v, params)
                     new = (replace(p, value=v) if p.by_year is None
                            else replace(p, by_year={min(p.by_year): v}))
             except ValueError as exc:
@@ -179,6 +181,14 @@ MAX_MODEL_YEAR_SPAN = 100
 #: Largest magnitude of any other number a parameter may hold (factors, modifiers, credits): far above
 #: any reading of the regulation, and small enough that credits in integer tenths cannot overflow.
 MAX_MAGNITUDE = 1_000_000
+
+
+def _check_states(codes: list[str], params: Mapping[str, Parameter]) -> None:
+    """Every code of a list of states is a state the rule set knows (has ``states.XX.*`` parameters for)."""
+    known = sorted({n.split(".")[1] for n in params if n.startswith("states.")})
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValueError(f"unknown state {unknown[0]!r}; expected some of {', '.join(known)}")
 
 
 def _check_value(p: Parameter, v: Any) -> Any:
