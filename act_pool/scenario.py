@@ -373,6 +373,8 @@ def _check_document(doc: Mapping[str, Any], label: str, problems: list[Problem])
     for key, what in _TEXT_KEYS.items():
         if key in doc and key != "name" and not isinstance(doc[key], str):
             problems.append(Problem(label, None, key, f"expected {what} (text), got {_shown(doc[key])}"))
+    if isinstance(doc.get("rules"), str) and not doc["rules"].strip():
+        problems.append(Problem(label, None, "rules", f"expected {_TEXT_KEYS['rules']}, got {_shown(doc['rules'])}"))
     if "overrides" in doc and not isinstance(doc["overrides"], dict):
         problems.append(Problem(label, None, "overrides", "expected a table of parameter = value, "
                                 f"got {_shown(doc['overrides'])}"))

@@ -142,6 +142,9 @@ RULES_TOML = 'name = "t"\nrules = "mine.toml"\nsales = "sales.csv"\n'
     ('id = "mine"\nbased_on = "act-2099"\n', "based_on", "unknown rule set 'act-2099'"),
     ('id = "mine"\nbased_on = "act-2025"\n[[parameter]]\nname = "x"\nby_year = 3\n', None, "'by_year' must be a table"),
     ('id = "mine"\nbased_on = "act-2025"\nparameter = 3\n', None, "array of tables"),
+    # a value too large for the credit network's year keys (was a traceback in the run)
+    ('id = "mine"\nbased_on = "act-2025"\n[[parameter]]\nname = "credit_life.model_years"\nvalue = 3000\n'
+     'unit = "model years"\n', None, "credit_life.model_years: expected at most 100 model years, got 3000"),
 ])
 def test_unusable_rule_set_file(tmp_path, text, field, phrase):
     path = scenario(tmp_path, RULES_TOML, mine_toml=text,

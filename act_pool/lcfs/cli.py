@@ -2,18 +2,16 @@
 
 :func:`register` adds the command to the main parser's subparsers. Each handler takes the parsed
 arguments and returns the exit status; a user's mistake raises :class:`act_pool.errors.InputError`
-(the main command line prints its problems and exits 2). Result files are written into a
-temporary directory beside ``--out`` and moved into place only once all of them are complete, so
-nothing is written on error.
+(the main command line prints its problems and exits 2). ``--out`` follows the result-folder rules
+of the ACT commands (:mod:`act_pool.report.outdir`): it is checked before anything is computed, the
+files are written all or nothing in one atomic step, and a file act-pool did not write is never
+deleted or replaced.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,6 +22,7 @@ from act_pool.lcfs import calc
 from act_pool.lcfs.fleet import fleet_by_year, fleet_value
 from act_pool.lcfs.limits import MAX_PRICE, out_of_range, price_problem
 from act_pool.lcfs.pool import pool_credits
+from act_pool.report.outdir import check_out_dir, publish_results
 from act_pool.rules.model import RuleSet
 
 COMMAND_LINE = "command line"
@@ -56,6 +55,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                        description="By calendar year and model-year cohort. Without --out, prints the yearly totals.")
     f.add_argument("scenario", nargs="?", metavar="SCENARIO", help="ACT scenario TOML (default: the bundled one)")
     f.add_argument("--out", metavar="DIR", help=f"write {', '.join(FLEET_FILES)} into DIR")
+    _force(f)
     f.add_argument("--price", metavar="PATH", help="credit price: base (default), low, high, or USD/t for every year")
     f.add_argument("--by-manufacturer", action="store_true", help="keep one row per manufacturer")
     _common(f)
@@ -66,12 +66,25 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                                    "feedstock, ci, vehicle. Without --out, prints the quarterly table.")
     p.add_argument("fuels", metavar="FUELS.csv")
     p.add_argument("--out", metavar="DIR", help=f"write {', '.join(POOL_FILES)} into DIR")
+    _force(p)
     p.add_argument("--basis", help="crop-oil cap period: quarter or year (default: the rule set's)")
     p.add_argument("--excess-ci", help="CI for crop oil above the cap: benchmark (zero credits) or diesel (ULSD CI)")
     p.add_argument("--measure", help="crop-oil share measured by volume (gal) or energy (MJ)")
     _common(p)
     p.set_defaults(handler=pool_handler)
     return lcfs
+
+
+def _force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="also write into an existing non-empty folder act-pool did not write, beside its "
+                             "files (none of them is deleted or replaced)")
+
+
+def _check_out(args: argparse.Namespace, input_path: Path) -> None:
+    """Refuse an unusable ``--out`` before anything is computed (see :func:`check_out_dir`)."""
+    if args.out is not None:
+        check_out_dir(args.out, input_path, args.force)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -147,6 +160,7 @@ def fleet_handler(args: argparse.Namespace) -> int:
             raise InputError([Problem(COMMAND_LINE, None, "--price", f"expected one of {names} or a price in "
                                       f"USD/t between 0 and {MAX_PRICE:g}, got '{args.price}'")])
     path = Path(args.scenario) if args.scenario else Path(default_scenario_path())
+    _check_out(args, path)
     scenario = load_scenario(path)
     aam = calc.parse_announcements(args.aam, rules, COMMAND_LINE, "--aam")
     table = fleet_value(scenario.sales, rules, price, announcements=aam, by_manufacturer=args.by_manufacturer,
@@ -169,12 +183,13 @@ def fleet_handler(args: argparse.Namespace) -> int:
         "assumptions": assumptions(rules),
     }
     write_outputs(Path(args.out), {FLEET_FILES[0]: _csv(table), FLEET_FILES[1]: _csv(by_year),
-                                   FLEET_FILES[2]: _json(summary)})
+                                   FLEET_FILES[2]: _json(summary)}, path, args.force)
     return 0
 
 
 def pool_handler(args: argparse.Namespace) -> int:
     """``act-pool lcfs pool``: a supplier's credits and deficits by quarter."""
+    _check_out(args, Path(args.fuels))
     rules = _rules(args)
     aam = calc.parse_announcements(args.aam, rules, COMMAND_LINE, "--aam")
     try:
@@ -199,7 +214,7 @@ def pool_handler(args: argparse.Namespace) -> int:
         "assumptions": assumptions(rules),
     }
     write_outputs(Path(args.out), {POOL_FILES[0]: _csv(result.rows), POOL_FILES[1]: _csv(q),
-                                   POOL_FILES[2]: _json(summary)})
+                                   POOL_FILES[2]: _json(summary)}, Path(args.fuels), args.force)
     return 0
 
 
@@ -222,33 +237,22 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_outputs(out: Path, files: Mapping[str, str]) -> None:
-    """Write ``files`` (name -> text) into directory ``out``, all or nothing.
+def write_outputs(out: Path, files: Mapping[str, str], input_path: Path | None = None, force: bool = False) -> None:
+    """Write ``files`` (name -> text) as the result folder ``out``, all or nothing.
 
-    The files are written into a new temporary directory beside ``out``; then that directory is
-    renamed to ``out`` (when ``out`` does not exist) or each file is moved into ``out`` with an
-    atomic rename, replacing files of the same name and leaving other files alone.
+    The folder follows :func:`act_pool.report.outdir.publish_results`: ``/``, the home folder and
+    the input's own folder are refused, an existing non-empty folder act-pool did not write is
+    refused unless ``force``, a file act-pool did not write is never deleted or replaced, and the
+    old results are swapped for the new ones in one atomic step.
 
     Raises
     ------
     InputError
-        If ``out`` exists and is not a directory.
+        If ``out`` cannot be used as a result folder (a file, ``/``, a foreign folder, ...).
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem(str(out), None, "--out", "exists and is not a directory")])
-    parent = out.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{out.name}.tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
-    try:
+    def fill(folder: Path) -> None:
         for name, text in files.items():
-            with open(tmp / name, "w", encoding="utf-8", newline="") as fh:
+            with open(folder / name, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
-        if not out.exists():
-            os.replace(tmp, out)
-            return
-        for name in files:
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    publish_results(out, fill, input_path, force)

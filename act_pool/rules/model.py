@@ -154,6 +154,8 @@ class RuleSet:
                     new = replace(p, by_year=sched)
                 else:
                     v = _check_value(p, raw)
+                    if name.endswith("_states"):
+                        _check_states(v, params)
                     new = (replace(p, value=v) if p.by_year is None
                            else replace(p, by_year={min(p.by_year): v}))
             except ValueError as exc:
@@ -173,11 +175,27 @@ def _year_key(k: Any) -> int:
         raise ValueError(f"schedule key {k!r} is not a model year") from None
 
 
+#: Longest span of model years a parameter may count (credit life, make-up period): longer than any
+#: rule set's horizon, so a larger value would mean nothing more (and overflow the year keys).
+MAX_MODEL_YEAR_SPAN = 100
+#: Largest magnitude of any other number a parameter may hold (factors, modifiers, credits): far above
+#: any reading of the regulation, and small enough that credits in integer tenths cannot overflow.
+MAX_MAGNITUDE = 1_000_000
+
+
+def _check_states(codes: list[str], params: Mapping[str, Parameter]) -> None:
+    """Every code of a list of states is a state the rule set knows (has ``states.XX.*`` parameters for)."""
+    known = sorted({n.split(".")[1] for n in params if n.startswith("states.")})
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValueError(f"unknown state {unknown[0]!r}; expected some of {', '.join(known)}")
+
+
 def _check_value(p: Parameter, v: Any) -> Any:
     """Check an override value against the parameter's kind and bounds; return it normalised.
 
-    Numbers must be finite, whole where the unit is (model years, vehicles), and within
-    the bounds; list items must be model years (``*model_years``) or codes (other lists).
+    Numbers must be finite, whole where the unit is (model years, vehicles), and within the bounds
+    (the parameter's own, and :data:`MAX_MODEL_YEAR_SPAN` or :data:`MAX_MAGNITUDE`); list items must be model years (``*model_years``) or codes (other lists).
     """
     sample = p.value if p.by_year is None else next(iter(p.by_year.values()))
     if isinstance(v, float):
@@ -194,6 +212,11 @@ def _check_value(p: Parameter, v: Any) -> Any:
             if v != int(v):
                 raise ValueError(f"expected a whole number ({p.unit}), got {v}")
             v = int(v)
+        if p.unit == "model years" and v > MAX_MODEL_YEAR_SPAN:
+            raise ValueError(f"expected at most {MAX_MODEL_YEAR_SPAN} model years, got {Decimal(v):.6g}")
+        if p.unit != "model year" and abs(v) > MAX_MAGNITUDE:
+            raise ValueError(f"expected a number between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, "
+                             f"got {Decimal(v):.6g}")
         if p.minimum is not None and v < p.minimum:
             raise ValueError(f"expected a number >= {p.minimum}, got {v}")
         if p.maximum is not None and v > p.maximum:
@@ -243,11 +266,19 @@ def _parse_parameter(raw: Any, file: str) -> Parameter:
     if "allowed" in raw and not isinstance(raw["allowed"], list):
         raise ValueError(f"{file}: parameter {raw['name']}: 'allowed' must be a list")
     by_year = {_year_key(k): v for k, v in raw["by_year"].items()} if "by_year" in raw else None
-    return Parameter(
+    parameter = Parameter(
         name=raw["name"], value=raw.get("value"), by_year=by_year, unit=raw.get("unit", ""),
         description=raw.get("description", ""), source=raw.get("source", ""),
         confidence=raw.get("confidence", "assumed"), note=raw.get("note", ""),
         allowed=raw.get("allowed"), minimum=raw.get("minimum"), maximum=raw.get("maximum"))
+    for v in values:  # a file's numbers meet the checks of an override
+        if isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
+            continue
+        try:
+            _check_value(parameter, v)
+        except ValueError as exc:
+            raise ValueError(f"{file}: parameter {raw['name']}: {exc}") from None
+    return parameter
 
 
 def read_rule_file(path: Path, label: str | None = None) -> tuple[dict, list[Parameter]]:

@@ -90,12 +90,12 @@ def volumes(tmp_path: Path) -> Path:
 def test_pool_writes_its_files(tmp_path, volumes):
     out = tmp_path / "out"
     assert run("pool", str(volumes), "--out", str(out)) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(POOL_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(POOL_FILES + (".act-pool.json",))
     summary = json.loads((out / "lcfs_pool_summary.json").read_text(encoding="utf-8"))
     assert summary["options"] == {"basis": "quarter", "excess_ci": "benchmark", "measure": "volume",
                                   "announcements": []}
     assert "crop_oil_cap.basis" in summary["assumptions"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp")]  # temporary dir gone
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # temporary dir gone
 
 
 def test_pool_output_is_deterministic(tmp_path, volumes):
@@ -125,20 +125,52 @@ def test_pool_bad_input_writes_nothing(tmp_path):
     out.mkdir()
     (out / "lcfs_pool_quarters.csv").write_text("old\n", encoding="utf-8")
     with pytest.raises(InputError) as exc:
-        run("pool", str(bad), "--out", str(out))
+        run("pool", str(bad), "--out", str(out), "--force")
     assert problems(exc) == {(str(bad), 1, "fuel"), (str(bad), 2, "quarter"), (str(bad), 2, "quantity")}
     assert [p.name for p in out.iterdir()] == ["lcfs_pool_quarters.csv"]
     assert (out / "lcfs_pool_quarters.csv").read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "out"]
 
 
-def test_outputs_join_an_existing_directory(tmp_path, volumes):
+def test_a_folder_act_pool_did_not_write_is_refused_before_computing(tmp_path, volumes, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     (out / "compliance.csv").write_text("act results\n", encoding="utf-8")
-    run("pool", str(volumes), "--out", str(out))
-    assert sorted(p.name for p in out.iterdir()) == sorted(POOL_FILES + ("compliance.csv",))
+    monkeypatch.setattr("act_pool.lcfs.cli.pool_credits", lambda *a, **k: pytest.fail("computed before --out"))
+    with pytest.raises(InputError) as exc:
+        run("pool", str(volumes), "--out", str(out))
+    assert problems(exc) == {(str(out), None, "--out")} and "did not write" in exc.value.problems[0].message
+    assert [p.name for p in out.iterdir()] == ["compliance.csv"]
+
+
+def test_force_writes_beside_foreign_files_and_never_replaces_one(tmp_path, volumes):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "compliance.csv").write_text("act results\n", encoding="utf-8")
+    assert run("pool", str(volumes), "--out", str(out), "--force") == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(POOL_FILES + ("compliance.csv", ".act-pool.json"))
     assert (out / "compliance.csv").read_text(encoding="utf-8") == "act results\n"
+    assert run("pool", str(volumes), "--out", str(out)) == 0  # act-pool's folder now: a rerun keeps the file
+    assert (out / "compliance.csv").read_text(encoding="utf-8") == "act results\n"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / POOL_FILES[1]).write_text("my own table\n", encoding="utf-8")
+    with pytest.raises(InputError):
+        run("pool", str(volumes), "--out", str(mine), "--force")
+    assert [p.name for p in mine.iterdir()] == [POOL_FILES[1]]
+    assert (mine / POOL_FILES[1]).read_text(encoding="utf-8") == "my own table\n"
+
+
+@pytest.mark.parametrize("command", ["pool", "fleet"])
+def test_root_home_and_the_inputs_folder_are_refused_even_with_force(tmp_path, volumes, command, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    given = str(volumes) if command == "pool" else str(tmp_path / "plan.toml")
+    for out in ("/", str(tmp_path / "home"), str(tmp_path)):
+        proc = cli(command, given, "--out", out, "--force")
+        assert_refused(proc, f"{out}, field '--out'")
+    assert not list(Path("/").glob("lcfs_*")) and not list((tmp_path / "home").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "volumes.csv"]
 
 
 def test_out_must_not_be_a_file(tmp_path):
@@ -172,7 +204,7 @@ def test_fleet_writes_its_files(tmp_path, scenario):
     out = tmp_path / "out"
     assert run("fleet", str(tmp_path / "plan.toml"), "--out", str(out)) == 0
     assert scenario == [tmp_path / "plan.toml"]
-    assert sorted(p.name for p in out.iterdir()) == sorted(FLEET_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(FLEET_FILES + (".act-pool.json",))
     summary = json.loads((out / "lcfs_fleet_summary.json").read_text(encoding="utf-8"))
     assert (summary["scenario"], summary["rules"], summary["price_path"]) == ("stand-in", "lcfs-2025", "base")
     assert "fleet.survival" in summary["assumptions"]
