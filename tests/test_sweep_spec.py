@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from decimal import Decimal
 
 import numpy as np
@@ -257,3 +258,14 @@ def test_a_sweep_whose_runs_all_failed_still_writes_its_files(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"]["runs"] == 4 and summary["counts"]["runs_failed"] == 4
     assert len((tmp_path / "out" / "runs.csv").read_text().splitlines()) == 5
+
+
+def test_the_sweep_folder_follows_the_umask(tmp_path):
+    from act_pool.sweep.folder import replace_folder
+
+    old = os.umask(0o027)
+    try:
+        out = replace_folder(tmp_path / "out", lambda folder: (folder / "runs.csv").write_text("run\n"))
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o750  # not the 0700 of a temporary folder, nor a fixed 0755

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from act_pool.errors import InputError, Problem
+from act_pool.report.outdir import current_umask
 from act_pool.sweep.checkpoint import CHECKPOINT
 
 SWEEP_FILES = ("runs.csv", "detail.parquet", "summary.json", "sweep.html")
@@ -58,7 +59,7 @@ def replace_folder(out_dir: Path, build: Callable[[Path], None]) -> Path:
     old = None
     try:
         build(tmp)
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, 0o777 & ~current_umask())  # like any folder the user makes (not mkdtemp's 0700)
         check_out_dir(out_dir)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
