@@ -42,11 +42,21 @@ def small_manufacturer_flags(rules: RuleSet, sales: pd.DataFrame) -> pd.DataFram
     average of the three prior model years' vehicles in the state, counting each from the
     manufacturer's first model year with vehicles there (a later year without vehicles counts as 0,
     whether its rows say 0 or are absent); the model year itself where no such year precedes it.
+    ``three-year-average-of-rows`` (the earlier reading): the average over those of the three prior
+    model years that have rows (a 0-vehicle row counts, an absent year does not).
     Returns columns manufacturer, state, model_year, small.
     """
     limit = as_fraction(rules.value("small_manufacturer.max_vehicles"))
     totals = sales.groupby(["manufacturer", "state", "model_year"], sort=True)["vehicles"].sum().reset_index()
-    if rules.value("small_manufacturer.basis") == "three-year-average":
+    basis = rules.value("small_manufacturer.basis")
+    if basis == "three-year-average-of-rows":  # the earlier reading, kept as an override
+        lookup = {(m, s, int(y)): int(v) for m, s, y, v in totals.itertuples(index=False)}
+        counts = []
+        for m, s, y, v in totals.itertuples(index=False):
+            prior = [lookup[(m, s, int(y) - k)] for k in (1, 2, 3) if (m, s, int(y) - k) in lookup]
+            counts.append(Fraction(sum(prior), len(prior)) if prior else Fraction(int(v)))
+        totals["basis"] = counts
+    elif basis == "three-year-average":
         lookup = {(m, s, int(y)): int(v) for m, s, y, v in totals.itertuples(index=False)}
         first_sold: dict[tuple[str, str], int] = {}
         for (m, s, y), v in sorted(lookup.items()):

@@ -159,12 +159,12 @@ def test_caps_and_allowances():
     assert clauses.tractor_offset_allowance_tenths(r25, 2026, 1001) == 250  # 25 % of 100.1 = 25.025 -> 25.0
 
 
-def _flags(sales_rows):
+def _flags(sales_rows, basis="three-year-average"):
     import pandas as pd
 
     from act_pool.scenario import SALES_COLUMNS
 
-    three_year = R21.with_overrides({"small_manufacturer.basis": "three-year-average"}, "scenario.toml")
+    three_year = R21.with_overrides({"small_manufacturer.basis": basis}, "scenario.toml")
     sales = pd.DataFrame(sales_rows, columns=SALES_COLUMNS)
     flags = small_manufacturer_flags(three_year, sales)
     return {int(y): bool(f) for y, f in zip(flags["model_year"], flags["small"])}
@@ -189,3 +189,14 @@ def test_three_year_average_a_gap_counts_as_zero_vehicles():
     zero = _flags([row("CA", y, "2b-3", "ICE", v) for y, v in {**years, 2022: 0}.items()])
     assert gap == {2021: False, 2023: True, 2024: True}
     assert zero == {2021: False, 2022: False, 2023: True, 2024: True}
+
+
+def test_three_year_average_of_rows_is_the_earlier_reading_kept_as_an_override():
+    # The earlier reading averages the prior years that have rows: MY2024 of a 1,000-vehicle maker with
+    # a 0-vehicle MY2023 row averages 0 / 1 = 0 -> small; without that row, its own 1,000 -> not small.
+    # MY2024 of 900 (2021), gap (2022), 600 (2023): (900 + 600) / 2 = 750 -> not small (500 with the gap as 0).
+    old = "three-year-average-of-rows"
+    assert _flags([row("CA", 2023, "2b-3", "ICE", 0), row("CA", 2024, "2b-3", "ICE", 1000)], old)[2024] is True
+    assert _flags([row("CA", 2024, "2b-3", "ICE", 1000)], old)[2024] is False
+    years = {2021: 900, 2023: 600, 2024: 1000}
+    assert _flags([row("CA", y, "2b-3", "ICE", v) for y, v in years.items()], old)[2024] is False
