@@ -61,9 +61,11 @@ NO_WORKBOOK_FORM = {
 
 #: The message a workbook gives where it differs from the CSV case's: a number typed as the
 #: retirement is read as the text a planner sees; a cell holds at most 32,767 characters (Excel's
-#: limit, to which the reader cuts a longer cell written by another program), still over the limit.
+#: limit, to which the reader cuts a longer cell written by another program), still over the limit;
+#: an empty cell on the Scenario sheet leaves the key out, so an empty `rules` is a missing one.
 WORKBOOK_PHRASE = {"retirement-as-number": "unknown preference '5'",
-                   "field-of-200000-characters": "32767 characters, more than the limit"}
+                   "field-of-200000-characters": "32767 characters, more than the limit",
+                   "rules-is-empty": "required key is missing"}
 
 
 def excel_escaped(text: str) -> str:
