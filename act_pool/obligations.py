@@ -24,9 +24,13 @@ def per_vehicle_amounts(rules: RuleSet, combos: pd.DataFrame) -> pd.DataFrame:
     """Exact deficits and credits per vehicle for each distinct (state, model_year, weight_class,
     powertrain, aer_key) combination, ``aer_key`` the range as text ("" where none); columns
     ``deficit`` and ``credit`` hold Fractions."""
+    deficit_of: dict[tuple, Fraction] = {}  # ICE, ZEV and NZEV of one class accrue alike
     deficits, credits = [], []
-    for state, my, wc, pt, aer in combos.itertuples(index=False):
-        deficits.append(clauses.deficit_per_vehicle(rules, state, wc, int(my)))
+    for state, my, wc, pt, aer in zip(*(combos[c].tolist() for c in combos.columns)):
+        key = (state, wc, int(my))
+        if key not in deficit_of:
+            deficit_of[key] = clauses.deficit_per_vehicle(rules, state, wc, int(my))
+        deficits.append(deficit_of[key])
         aer_f = as_fraction(aer) if pt == "NZEV" else None
         credits.append(clauses.credit_per_vehicle(rules, state, wc, pt, aer_f, int(my)))
     out = combos.copy()
@@ -48,29 +52,29 @@ def small_manufacturer_flags(rules: RuleSet, sales: pd.DataFrame) -> pd.DataFram
     """
     limit = as_fraction(rules.value("small_manufacturer.max_vehicles"))
     totals = sales.groupby(["manufacturer", "state", "model_year"], sort=True)["vehicles"].sum().reset_index()
+    vehicles = totals["vehicles"].to_numpy(dtype=np.int64)
+    year = totals["model_year"].to_numpy(dtype=np.int64)
     basis = rules.value("small_manufacturer.basis")
-    if basis == "three-year-average-of-rows":  # the earlier reading, kept as an override
-        lookup = {(m, s, int(y)): int(v) for m, s, y, v in totals.itertuples(index=False)}
-        counts = []
-        for m, s, y, v in totals.itertuples(index=False):
-            prior = [lookup[(m, s, int(y) - k)] for k in (1, 2, 3) if (m, s, int(y) - k) in lookup]
-            counts.append(Fraction(sum(prior), len(prior)) if prior else Fraction(int(v)))
-        totals["basis"] = counts
-    elif basis == "three-year-average":
-        lookup = {(m, s, int(y)): int(v) for m, s, y, v in totals.itertuples(index=False)}
-        first_sold: dict[tuple[str, str], int] = {}
-        for (m, s, y), v in sorted(lookup.items()):
-            if v > 0:
-                first_sold.setdefault((m, s), y)
-        counts = []
-        for m, s, y, v in totals.itertuples(index=False):
-            start = first_sold.get((m, s), int(y))
-            prior = [lookup.get((m, s, int(y) - k), 0) for k in (1, 2, 3) if int(y) - k >= start]
-            counts.append(Fraction(sum(prior), len(prior)) if prior else Fraction(int(v)))
-        totals["basis"] = counts
-    else:
-        totals["basis"] = [Fraction(int(v)) for v in totals["vehicles"]]
-    totals["small"] = [b <= limit for b in totals["basis"]]
+    # basis = prior_sum / prior_count (the model year's own vehicles where no prior year counts);
+    # compared with the limit exactly, in integers: prior_sum * den <= num * prior_count.
+    prior_sum = np.zeros(len(totals), dtype=np.int64)
+    prior_count = np.zeros(len(totals), dtype=np.int64)
+    if basis in ("three-year-average", "three-year-average-of-rows"):
+        by_year = pd.Series(vehicles, index=pd.MultiIndex.from_frame(totals[["manufacturer", "state", "model_year"]]))
+        if basis == "three-year-average":  # count every year from the first with vehicles
+            first = totals[vehicles > 0].groupby(["manufacturer", "state"])["model_year"].min().rename("first")
+            start = totals.join(first, on=["manufacturer", "state"])["first"].fillna(np.inf).to_numpy()
+        for k in (1, 2, 3):
+            prior = by_year.reindex(pd.MultiIndex.from_arrays([totals["manufacturer"], totals["state"], year - k]))
+            if basis == "three-year-average":
+                counts = year - k >= start
+            else:  # the earlier reading, kept as an override: only years with rows count
+                counts = prior.notna().to_numpy()
+            prior_sum += np.where(counts, prior.fillna(0).to_numpy(dtype=np.int64), 0)
+            prior_count += counts
+    own = prior_count == 0
+    prior_sum[own], prior_count[own] = vehicles[own], 1
+    totals["small"] = prior_sum * limit.denominator <= limit.numerator * prior_count
     return totals[["manufacturer", "state", "model_year", "small"]]
 
 
@@ -115,12 +119,20 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
         table[col] = table[col].fillna(0).astype("int64")
     table["small_manufacturer"] = table["small"].fillna(False).astype(bool)
     table.loc[table["small_manufacturer"], "deficits"] = 0  # exempt: no deficits, credits still earned
-    table["enforced"] = [clauses.is_enforced(rules, s, int(y)) for s, y in zip(table["state"], table["model_year"])]
+    enforced = pd.DataFrame([(s, y, clauses.is_enforced(rules, s, y)) for s in table["state"].unique()
+                             for y in scenario.years], columns=["state", "model_year", "enforced"])
+    table = table.merge(enforced.astype({"model_year": "int64"}), on=["state", "model_year"], how="left")
     return table[OBLIGATION_COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
 
 
 def _full_grid(scenario: Scenario) -> pd.DataFrame:
-    pairs = set(zip(scenario.sales["manufacturer"], scenario.sales["state"]))
-    pairs |= set(zip(scenario.bank["manufacturer"], scenario.bank["state"]))
-    rows = [(m, s, y, g) for m, s in sorted(pairs) for y in scenario.years for g in clauses.GROUPS]
-    return pd.DataFrame(rows, columns=KEY).astype({"model_year": "int64"})
+    """Every manufacturer x state pair of the sales or the opening bank, in every simulated year and group."""
+    pairs = pd.concat([scenario.sales[["manufacturer", "state"]], scenario.bank[["manufacturer", "state"]]])
+    pairs = pairs.drop_duplicates().astype(str).sort_values(["manufacturer", "state"])
+    per_pair = len(scenario.years) * len(clauses.GROUPS)
+    grid = pd.DataFrame({"manufacturer": np.repeat(pairs["manufacturer"].to_numpy(), per_pair),
+                         "state": np.repeat(pairs["state"].to_numpy(), per_pair),
+                         "model_year": np.tile(np.repeat(np.asarray(scenario.years, dtype=np.int64),
+                                                         len(clauses.GROUPS)), len(pairs)),
+                         "group": np.tile(np.asarray(clauses.GROUPS, dtype=object), len(pairs) * len(scenario.years))})
+    return grid

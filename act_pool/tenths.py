@@ -7,11 +7,14 @@ sums are vectorised and exact. Floats never enter a comparison.
 """
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Hashable
 from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 
 ROUNDING_MODES = ("half-up", "literal")
 
@@ -20,7 +23,18 @@ def as_fraction(value: object) -> Fraction:
     """Exact rational of a rule-set or table number (int, Decimal, Fraction or numeric string).
 
     Floats are converted through their shortest decimal repr, so ``0.8`` is 4/5, not the binary value.
+    Conversions are cached (rule values are converted many times per run).
     """
+    try:
+        return _cached_fraction(value)
+    except TypeError:
+        if isinstance(value, Hashable):
+            raise
+        raise TypeError(f"not a number: {value!r}") from None
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: True is not cached as 1
+def _cached_fraction(value: object) -> Fraction:
     if isinstance(value, bool):
         raise TypeError("a boolean is not a number")
     if isinstance(value, (int, Fraction)):
@@ -91,3 +105,11 @@ def format_tenths(tenths: int) -> str:
     sign = "-" if tenths < 0 else ""
     q, r = divmod(abs(int(tenths)), 10)
     return f"{sign}{q}.{r}"
+
+
+def format_tenths_column(tenths: pd.Series) -> pd.Series:
+    """:func:`format_tenths` of every value of an integer column, at once (same index)."""
+    values = tenths.to_numpy(dtype=np.int64)
+    whole, tenth = np.divmod(np.abs(values), 10)
+    text = pd.Series(whole, index=tenths.index).astype(str) + "." + pd.Series(tenth, index=tenths.index).astype(str)
+    return text.where(values >= 0, "-" + text)

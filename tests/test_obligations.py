@@ -1,6 +1,8 @@
 """Deficits and credits per group and model year, worked by hand (reference notes §9)."""
 from fractions import Fraction
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from act_pool.obligations import compute_obligations, small_manufacturer_flags
@@ -200,3 +202,38 @@ def test_three_year_average_of_rows_is_the_earlier_reading_kept_as_an_override()
     assert _flags([row("CA", 2024, "2b-3", "ICE", 1000)], old)[2024] is False
     years = {2021: 900, 2023: 600, 2024: 1000}
     assert _flags([row("CA", y, "2b-3", "ICE", v) for y, v in years.items()], old)[2024] is False
+
+
+def _small_by_loops(basis: str, limit: int, sales: pd.DataFrame) -> dict:
+    """The small-manufacturer rule read row by row, as the docstring states it (the reference)."""
+    totals = {k: int(v) for k, v in sales.groupby(["manufacturer", "state", "model_year"])["vehicles"].sum().items()}
+    first: dict = {}
+    for (m, s, y), v in sorted(totals.items()):
+        if v > 0:
+            first.setdefault((m, s), y)
+    out = {}
+    for (m, s, y), v in totals.items():
+        if basis == "three-year-average":
+            prior = [totals.get((m, s, y - k), 0) for k in (1, 2, 3) if y - k >= first.get((m, s), y)]
+        elif basis == "three-year-average-of-rows":
+            prior = [totals[(m, s, y - k)] for k in (1, 2, 3) if (m, s, y - k) in totals]
+        else:
+            prior = []
+        out[(m, s, y)] = (Fraction(sum(prior), len(prior)) if prior else Fraction(v)) <= limit
+    return out
+
+
+@pytest.mark.parametrize("basis", ["model-year", "three-year-average", "three-year-average-of-rows"])
+def test_small_manufacturer_flags_match_the_rule_read_row_by_row(basis):
+    # Random sales with gaps, 0-vehicle rows and counts around the limit, two makers and two states.
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        rows = [(m, s, y, int(rng.choice([0, 0, 100, 400, 450, 500, 501, 700, 1500])))
+                for m in ("A", "B") for s in ("CA", "NJ") for y in range(2024, 2034) if rng.random() < 0.7]
+        sales = pd.DataFrame(rows, columns=["manufacturer", "state", "model_year", "vehicles"])
+        limit = int(rng.choice([0, 450, 500]))
+        rules = load_rules("act-2025").with_overrides({"small_manufacturer.basis": basis,
+                                                       "small_manufacturer.max_vehicles": limit}, "test")
+        got = small_manufacturer_flags(rules, sales)
+        assert {(m, s, int(y)): bool(v) for m, s, y, v in got.itertuples(index=False)} == \
+            _small_by_loops(basis, limit, sales)

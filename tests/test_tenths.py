@@ -3,9 +3,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from act_pool.tenths import as_fraction, format_tenths, round_to_tenth
+from act_pool.tenths import as_fraction, format_tenths, format_tenths_column, round_to_tenth
 
 
 @pytest.mark.parametrize("thousandths, half_up, literal", [
@@ -52,3 +53,20 @@ def test_format_tenths():
     assert format_tenths(0) == "0.0"
     assert format_tenths(7) == "0.7"
     assert format_tenths(-5) == "-0.5"
+
+
+def test_format_tenths_column_matches_format_tenths():
+    values = [0, 7, -5, 10, -10, 403, -403, 99999999, -1, 123456789012]
+    column = pd.Series(values, index=range(10, 20), dtype="int64")
+    text = format_tenths_column(column)
+    assert text.tolist() == [format_tenths(v) for v in values]
+    assert text.index.tolist() == list(range(10, 20))
+    assert text.tolist()[:4] == ["0.0", "0.7", "-0.5", "1.0"]
+
+
+def test_as_fraction_caches_but_still_refuses_what_is_not_a_number():
+    assert as_fraction("0.8") == Fraction(4, 5) and as_fraction("0.8") is as_fraction("0.8")
+    assert as_fraction(1) == 1 and as_fraction(0.8) == Fraction(4, 5)
+    for bad in (True, False, None, [1], {"a": 1}):
+        with pytest.raises(TypeError):
+            as_fraction(bad)

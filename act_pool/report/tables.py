@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from act_pool.tenths import format_tenths
+from act_pool.tenths import format_tenths_column
 
 if TYPE_CHECKING:
     from act_pool.run import Result
@@ -24,7 +24,7 @@ def tenths_to_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = frame.copy()
     for col in columns:
         if col in out:
-            out[col] = [format_tenths(int(v)) for v in out[col]]
+            out[col] = format_tenths_column(out[col])
     for col in out.columns:
         if out[col].dtype == bool:
             out[col] = out[col].map({True: "true", False: "false"})
