@@ -138,6 +138,23 @@ def _column_values(column: pd.Series) -> list[Any]:
     return [_cell_value(v) for v in column.tolist()]
 
 
+def _number_width(column: pd.Series, credit: bool) -> int:
+    """Characters of the widest number of an integer column, or of a credit column shown as ``0.0``:
+    that of its largest or its smallest value."""
+    values = column.dropna()
+    if values.empty:
+        return 0
+    shown = (f"{v:.1f}" if credit else str(v) for v in (values.max(), values.min()))
+    return max(map(len, shown))
+
+
+def _single_line_text(column: pd.Series) -> bool:
+    """Whether every cell of ``column`` is text without a line break (written without per-cell checks)."""
+    if not (pd.api.types.is_string_dtype(column.dtype) and column.dtype != object) or column.isna().any():
+        return False
+    return not column.str.contains("\n", regex=False).any()
+
+
 def _write_cell(ws: "Worksheet", i: int, j: int, v: Any, credit: Any) -> None:
     """One cell: text always as a string cell (never a formula), numbers as numbers (``credit``
     format where given), booleans as booleans, None as nothing."""
@@ -164,22 +181,29 @@ def _write_sheet(wb: "Workbook", styles: dict[str, "Format"], title: str, frame:
     flags = [bool(f) for f in credit_rows] if credit_rows is not None else None
     for j, name in enumerate(frame.columns):
         column = frame.iloc[:, j]
-        values = _column_values(column)
         credit = str(name) in credit_columns
         ws.write_string(0, j, str(name), header_format)
         width = len(str(name)) + 3  # room for the filter button
-        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf" and flags is None:
+        numeric = isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf"
+        if numeric and flags is None and (credit or column.dtype.kind in "iu"):
             fmt = credit_format if credit else None
-            for i, v in enumerate(values, start=1):
+            for i, v in enumerate(_column_values(column), start=1):
                 if v is not None:
                     ws.write_number(i, j, v, fmt)
-            shown = (f"{v:.1f}" if credit and isinstance(v, float) else str(v) for v in values if v is not None)
-            width = max(width, max(map(len, shown), default=0))
+            width = max(width, _number_width(column, credit))
+        elif column.dtype == bool:
+            for i, v in enumerate(column.tolist(), start=1):
+                ws.write_boolean(i, j, v)
+            width = max(width, 5)
+        elif _single_line_text(column):
+            for i, v in enumerate(column.tolist(), start=1):
+                ws.write_string(i, j, v)
+            width = max(width, int(column.str.len().max()) if len(column) else 0)
         else:
-            for i, v in enumerate(values, start=1):
-                numeric = credit and (flags is None or flags[i - 1])
-                width = max(width, _text_width(v, CREDIT_FORMAT if numeric else None))
-                _write_cell(ws, i, j, v, credit_format if numeric else None)
+            for i, v in enumerate(_column_values(column), start=1):
+                as_credit = credit and (flags is None or flags[i - 1])
+                width = max(width, _text_width(v, CREDIT_FORMAT if as_credit else None))
+                _write_cell(ws, i, j, v, credit_format if as_credit else None)
         ws.set_column(j, j, min(width + 2, MAX_WIDTH))
     ws.freeze_panes(1, 0)
     if len(frame.columns):
