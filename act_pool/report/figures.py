@@ -50,7 +50,9 @@ DPI = 120
 GROUP_TITLES = {"2b-3": "Class 2b-3 group", "4-8": "Class 4-8 group", "tractor": "Class 7-8 tractor group"}
 _STATE_COLORS = mpl.colormaps["tab10"].colors + mpl.colormaps["Dark2"].colors
 _COLORS = {"met": "#3b6ea8", "unmet": "#c0392b", "ZEV": "#2e8b57", "NZEV": "#9acd32", "total": "#222222"}
-SAVE_RC = {"svg.hashsalt": "act-pool", "svg.fonttype": "path", "svg.id": None}
+#: Settings every figure is saved with: stable SVG ids, text as SVG text (selectable and searchable;
+#: the viewer draws it in DejaVu Sans or its own sans-serif font).
+SAVE_RC = {"svg.hashsalt": "act-pool", "svg.fonttype": "none", "svg.id": None}
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -317,7 +319,9 @@ def _draw_network(ax: "Axes", result: "Result", flows: pd.DataFrame, labels: int
     for u, v, c in edges:  # the smallest first, the largest on top
         (x1, y1), (x2, y2) = pos[u], pos[v]
         rad = 0.15
-        ax.add_patch(FancyArrowPatch((x1, y1), (x2, y2), connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
+        # add_artist, not add_patch: the limits are set below, and add_patch would measure every
+        # curved arrow in display space to update them (a third of this figure's drawing time)
+        ax.add_artist(FancyArrowPatch((x1, y1), (x2, y2), connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
                                      mutation_scale=12 + lw(c), linewidth=lw(c), color=colors[u], alpha=0.75,
                                      shrinkA=radius_pt + 2, shrinkB=radius_pt + 3, zorder=1))
         if (u, v) in labelled:
@@ -550,7 +554,7 @@ def save_figures(result: "Result", folder: str | Path, formats: tuple[str, ...] 
     Each figure is drawn once per format: its constrained layout runs while the first format is
     drawn and is kept for the others (:func:`freeze_layout`), so every format has the same geometry.
     Output is byte-identical for the same result: no date in the metadata, SVG ids from a fixed
-    salt (:rc:`svg.hashsalt`), glyphs as paths (no font needed to view the SVG).
+    salt (:rc:`svg.hashsalt`), text as SVG text (:data:`SAVE_RC`).
 
     Returns
     -------
