@@ -8,6 +8,8 @@ from __future__ import annotations
 import filecmp
 import functools
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -20,6 +22,7 @@ from openpyxl.utils import get_column_letter
 
 import act_pool
 from act_pool.report import excel as excel_module
+from act_pool.report.figure_worker import FigureWorker
 from act_pool.report.excel import CREDIT_FORMAT, FIXED_TIMESTAMP, write_excel
 from act_pool.report.figures import (FIGURES, PlotAccessor, at_risk_data, bank_by_state_data,
                                      deficits_vs_credits_data, pooled_flows_data, save_figures)
@@ -380,13 +383,36 @@ def test_reports_are_the_same_bytes_drawn_in_one_process_or_two(tmp_path, tiny, 
     from act_pool.report import write as write_module
 
     folders = {}
-    for spare in (False, True):
-        monkeypatch.setattr(write_module, "spare_cpu", lambda s=spare: s)
-        folders[spare] = tmp_path / f"spare-{spare}"
-        folders[spare].mkdir()
-        write_module.write_reports(tiny, folders[spare])
-    files = sorted(p.relative_to(folders[False]) for p in folders[False].rglob("*") if p.is_file())
+    for way in ("one", "two", "started-early"):
+        monkeypatch.setattr(write_module, "spare_cpu", lambda w=way: w == "two")
+        folders[way] = tmp_path / way
+        folders[way].mkdir()
+        if way == "started-early":
+            with FigureWorker() as worker:
+                write_module.write_reports(tiny, folders[way], figure_worker=worker)
+        else:
+            write_module.write_reports(tiny, folders[way])
+    files = sorted(p.relative_to(folders["one"]) for p in folders["one"].rglob("*") if p.is_file())
     assert len(files) == 2 + 2 * len(FIGURES)
-    assert files == sorted(p.relative_to(folders[True]) for p in folders[True].rglob("*") if p.is_file())
-    for rel in files:
-        assert (folders[False] / rel).read_bytes() == (folders[True] / rel).read_bytes(), rel
+    for way in ("two", "started-early"):
+        assert files == sorted(p.relative_to(folders[way]) for p in folders[way].rglob("*") if p.is_file())
+        for rel in files:
+            assert (folders["one"] / rel).read_bytes() == (folders[way] / rel).read_bytes(), (way, rel)
+
+
+def test_figure_names_are_the_figures():
+    from act_pool.report.write import FIGURE_NAMES, FIRST_PROCESS_FIGURES
+
+    assert FIGURE_NAMES == tuple(FIGURES)
+    assert set(FIRST_PROCESS_FIGURES) < set(FIGURE_NAMES)
+
+
+def test_a_figure_worker_given_nothing_ends_without_writing(tmp_path):
+    """A run that fails after the second process was started ends it; an empty input makes it exit cleanly."""
+    worker = FigureWorker()
+    worker.close()
+    assert worker._process.returncode is not None  # ended, not left behind
+    proc = subprocess.run([sys.executable, "-m", "act_pool.report.figure_worker"], input=b"", cwd=tmp_path,
+                          capture_output=True)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert list(tmp_path.iterdir()) == []

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
-import pickle
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from act_pool.report.figure_worker import FigureWorker, spare_cpu
 from act_pool.report.outdir import publish_results
 from act_pool.report.tables import TENTHS_COLUMNS, tenths_to_text
 
@@ -20,7 +18,7 @@ REPORT_FILES = ("results.xlsx", "report.html", "figures/")
 
 
 def write_results(result: "Result", out_dir: Path, graphml: bool = False, reports: bool = True,
-                  force: bool = False) -> Path:
+                  force: bool = False, figure_worker: FigureWorker | None = None) -> Path:
     """Write compliance.csv, ledger.csv, balances.csv and summary.json into ``out_dir``; with
     ``reports``, also results.xlsx, the figures (figures/*.png and *.svg) and report.html; with
     ``graphml``, the credit network (network.graphml).
@@ -29,12 +27,13 @@ def write_results(result: "Result", out_dir: Path, graphml: bool = False, report
     the new files replace the old results in one atomic step, files act-pool did not write are
     kept, an existing non-empty folder without act-pool's marker is refused unless ``force``
     (:class:`~act_pool.errors.InputError`). Output is byte-identical for the same scenario
-    (sorted rows, no timestamps, ``\\n`` line ends).
+    (sorted rows, no timestamps, ``\\n`` line ends). ``figure_worker``: a second process started
+    earlier to draw figures (see :func:`write_reports`).
     """
     def fill(folder: Path) -> None:
         write_into(result, folder)
         if reports:
-            write_reports(result, folder)
+            write_reports(result, folder, figure_worker)
         if graphml:
             from act_pool.solve.network import write_graphml
 
@@ -58,62 +57,55 @@ def write_into(result: "Result", folder: Path) -> None:
         fh.write("\n")
 
 
-#: Figures drawn in a second process while this one writes the workbook and the other figures
-#: (the two halves take about the same time on the default scenario).
-SECOND_PROCESS_FIGURES = ("pooled_flows", "bank_by_state")
-
-
-def spare_cpu() -> bool:
-    """Whether a second process would find a CPU of its own: more than one CPU usable by this
-    process and fewer runnable processes (the one-minute load average) than CPUs. On a busy
-    machine the second process only competes with this one and costs its start-up time."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not available on this system
-        load = 0.0
-    return cpus > 1 and load + 1 <= cpus
+#: The figures of :data:`act_pool.report.figures.FIGURES`, named here without importing matplotlib.
+FIGURE_NAMES = ("bank_by_state", "deficits_vs_credits", "pooled_flows", "expiring_credits")
+#: Figures this process draws when a second process (:class:`FigureWorker`) draws the others,
+#: chosen so that the workbook and these take about as long as the rest on the default scenario.
+FIRST_PROCESS_FIGURES = ("expiring_credits",)
 
 
 def _changed_rc() -> dict:
-    """The matplotlib settings changed in this session (a notebook's style), for the second process."""
+    """The matplotlib settings changed in this session (a notebook's style), for the second process;
+    none where matplotlib was never imported."""
+    if "matplotlib" not in sys.modules:
+        return {}
     import matplotlib as mpl
 
     return {k: v for k, v in mpl.rcParams.items() if k != "backend" and v != mpl.rcParamsOrig[k]}
 
 
-def write_reports(result: "Result", folder: Path) -> None:
+def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | None = None) -> None:
     """results.xlsx, figures/ and report.html into an existing folder (no atomicity).
 
-    Each figure is drawn once per format and the page embeds the SVG files just written. When a
-    CPU is spare (:func:`spare_cpu`), half the figures (:data:`SECOND_PROCESS_FIGURES`) are drawn
-    in a second process while this one writes the workbook and the other half; the files are the
-    same bytes either way.
+    Each figure is drawn once per format and the page embeds the SVG files just written. With a
+    second process (``figure_worker``, or one started here when a CPU is spare, :func:`spare_cpu`),
+    that process draws the figures other than :data:`FIRST_PROCESS_FIGURES` while this one writes
+    the workbook and those; the files are the same bytes either way.
     """
     from act_pool.report.excel import workbook_bytes
-    from act_pool.report.figures import FIGURES, save_figures
     from act_pool.report.html import figure_files, render_html
 
     figures = folder / "figures"
-    if spare_cpu():
-        second = [n for n in FIGURES if n in SECOND_PROCESS_FIGURES]
-        first = [n for n in FIGURES if n not in SECOND_PROCESS_FIGURES]
-        figures.mkdir()
-        worker = subprocess.Popen([sys.executable, "-m", "act_pool.report.figure_worker"], stdin=subprocess.PIPE)
-        try:
-            with worker.stdin:
-                pickle.dump((result, figures, second, _changed_rc()), worker.stdin)
+    worker = figure_worker or (FigureWorker() if spare_cpu() else None)
+    try:
+        if worker is not None:
+            figures.mkdir()
+            worker.draw(result, figures, [n for n in FIGURE_NAMES if n not in FIRST_PROCESS_FIGURES], _changed_rc())
             (folder / "results.xlsx").write_bytes(workbook_bytes(result))
-            paths = save_figures(result, figures, names=first)
-        finally:
-            if worker.wait() != 0:
-                raise RuntimeError(f"drawing the figures {', '.join(second)} failed (status {worker.returncode})")
-        paths = [figures / f"{n}.{fmt}" for n in FIGURES for fmt in ("png", "svg")]
-    else:
-        (folder / "results.xlsx").write_bytes(workbook_bytes(result))
-        paths = save_figures(result, figures)
+            _save_figures(result, figures, names=list(FIRST_PROCESS_FIGURES))
+            worker.wait()
+        else:
+            (folder / "results.xlsx").write_bytes(workbook_bytes(result))
+            _save_figures(result, figures)
+    finally:
+        if worker is not None and worker is not figure_worker:
+            worker.close()
+    paths = [figures / f"{n}.{fmt}" for n in FIGURE_NAMES for fmt in ("png", "svg")]
     (folder / "report.html").write_text(render_html(result, figures=figure_files(paths)), encoding="utf-8",
                                         newline="\n")
+
+
+def _save_figures(result: "Result", folder: Path, names: list[str] | None = None) -> None:
+    from act_pool.report.figures import save_figures
+
+    save_figures(result, folder, names=names)
