@@ -1,9 +1,13 @@
 """Result tables as planners read them: tenths turned into credits, columns in contract order."""
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from act_pool.tenths import format_tenths_column
 
@@ -29,6 +33,33 @@ def tenths_to_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if out[col].dtype == bool:
             out[col] = out[col].map({True: "true", False: "false"})
     return out
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """``frame`` as CSV at ``path``, in pandas' dialect (``,``, quotes only where a value holds a
+    comma, a quote or a line break, ``\\n`` line ends, missing as empty), for integer and text columns.
+
+    Written with pyarrow where no value needs quotes (several times faster), else with pandas; the
+    bytes are the same either way.
+    """
+    if _needs_quotes(frame) or not all(pd.api.types.is_integer_dtype(t) or pd.api.types.is_string_dtype(t)
+                                       for t in frame.dtypes):
+        frame.to_csv(path, index=False, lineterminator="\n")
+        return
+    buf = io.BytesIO()
+    buf.write((",".join(map(str, frame.columns)) + "\n").encode("utf-8"))
+    pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buf,
+                     pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+    Path(path).write_bytes(buf.getvalue())
+
+
+def _needs_quotes(frame: pd.DataFrame) -> bool:
+    """Whether a column name or a text value holds a comma, a quote or a line break."""
+    special = r'[,"\r\n]'
+    if pd.Series(frame.columns.astype(str)).str.contains(special).any():
+        return True
+    return any(frame[c].astype("str").str.contains(special).any() for c in frame.columns
+               if pd.api.types.is_string_dtype(frame[c].dtype))
 
 
 def tenths_to_credits(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

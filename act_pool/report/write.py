@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from act_pool.report.figure_worker import FigureWorker, spare_cpu
 from act_pool.report.outdir import publish_results
-from act_pool.report.tables import TENTHS_COLUMNS, tenths_to_text
+from act_pool.report.tables import TENTHS_COLUMNS, tenths_to_text, write_csv
 
 if TYPE_CHECKING:
     from act_pool.run import Result
@@ -51,7 +51,7 @@ def write_into(result: "Result", folder: Path) -> None:
         "balances.csv": tenths_to_text(result.balances, TENTHS_COLUMNS["balances"]),
     }
     for name, frame in tables.items():
-        frame.to_csv(folder / name, index=False, lineterminator="\n")
+        write_csv(frame, folder / name)
     with open(folder / "summary.json", "w", encoding="utf-8", newline="\n") as fh:
         json.dump(result.summary(), fh, indent=2, ensure_ascii=False)
         fh.write("\n")
