@@ -66,7 +66,7 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     nzev_cap = np.where(tractor, gate["nzev_tractor"], gate["nzev_nontractor"])
     offset = gate["tractor_offset"].to_numpy()
     usable_here = kind(here, "ZEV") > 0
-    states = sorted(set(problem.gates["state"]))
+    states = sorted(problem.gates["state"].unique())
     elsewhere = _usable_elsewhere(rows, bank, usable_here, tractor, states)
     senders = problem.gates.loc[problem.gates["may_send"], ["state", "model_year"]].drop_duplicates()
     elsewhere_in_pool = _usable_elsewhere(rows, bank, usable_here, tractor,

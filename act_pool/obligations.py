@@ -24,15 +24,24 @@ def per_vehicle_amounts(rules: RuleSet, combos: pd.DataFrame) -> pd.DataFrame:
     """Exact deficits and credits per vehicle for each distinct (state, model_year, weight_class,
     powertrain, aer_key) combination, ``aer_key`` the range as text ("" where none); columns
     ``deficit`` and ``credit`` hold Fractions."""
-    deficit_of: dict[tuple, Fraction] = {}  # ICE, ZEV and NZEV of one class accrue alike
+    # A state enters the amounts only through its first deficit and first credit model years, so
+    # states that share them share every amount: each is computed once per distinct key.
+    first_deficit = {s: clauses.first_deficit_model_year(rules, s) for s in combos["state"].unique()}
+    first_credit = {s: clauses.first_credit_model_year(rules, s) for s in combos["state"].unique()}
+    deficit_of: dict[tuple, Fraction] = {}
+    credit_of: dict[tuple, Fraction] = {}
     deficits, credits = [], []
     for state, my, wc, pt, aer in zip(*(combos[c].tolist() for c in combos.columns)):
-        key = (state, wc, int(my))
+        my = int(my)
+        key = (first_deficit[state], wc, my)  # ICE, ZEV and NZEV of one class accrue alike
         if key not in deficit_of:
-            deficit_of[key] = clauses.deficit_per_vehicle(rules, state, wc, int(my))
+            deficit_of[key] = clauses.deficit_per_vehicle(rules, state, wc, my)
         deficits.append(deficit_of[key])
-        aer_f = as_fraction(aer) if pt == "NZEV" else None
-        credits.append(clauses.credit_per_vehicle(rules, state, wc, pt, aer_f, int(my)))
+        key = (first_credit[state], wc, pt, aer, my)
+        if key not in credit_of:
+            aer_miles = as_fraction(aer) if pt == "NZEV" else None
+            credit_of[key] = clauses.credit_per_vehicle(rules, state, wc, pt, aer_miles, my)
+        credits.append(credit_of[key])
     out = combos.copy()
     out["deficit"] = deficits
     out["credit"] = credits

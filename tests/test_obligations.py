@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from act_pool.obligations import compute_obligations, small_manufacturer_flags
+from act_pool.obligations import compute_obligations, per_vehicle_amounts, small_manufacturer_flags
 from act_pool.rules import clauses, load_rules
 from helpers import row
 
@@ -237,3 +237,20 @@ def test_small_manufacturer_flags_match_the_rule_read_row_by_row(basis):
         got = small_manufacturer_flags(rules, sales)
         assert {(m, s, int(y)): bool(v) for m, s, y, v in got.itertuples(index=False)} == \
             _small_by_loops(basis, limit, sales)
+
+
+def test_per_vehicle_amounts_equal_the_clauses_row_by_row():
+    # The amounts are computed once per distinct (first deficit/credit year, class, powertrain, range,
+    # model year); every state of the rule set must still get exactly what the clauses give it.
+    rules = load_rules("act-2025")
+    states = clauses.state_codes(rules)
+    combos = pd.DataFrame([(s, y, wc, pt, aer) for s in states for y in (2021, 2024, 2026, 2030, 2036)
+                           for wc in clauses.WEIGHT_CLASS_GROUP for pt, aer in (("ICE", ""), ("ZEV", ""),
+                                                                                  ("NZEV", "40"), ("NZEV", "75"))],
+                          columns=["state", "model_year", "weight_class", "powertrain", "aer_key"])
+    got = per_vehicle_amounts(rules, combos)
+    for r in got.itertuples(index=False):
+        aer = Fraction(r.aer_key) if r.powertrain == "NZEV" else None
+        assert r.deficit == clauses.deficit_per_vehicle(rules, r.state, r.weight_class, r.model_year)
+        assert r.credit == clauses.credit_per_vehicle(rules, r.state, r.weight_class, r.powertrain, aer, r.model_year)
+    assert len({r.deficit for r in got.itertuples()}) > 3  # the years and classes differ, not only zeros

@@ -78,7 +78,7 @@ def build_summary(result: "Result") -> dict:
         "pooling": sc.pooling,
         "model_years": list(sc.model_years),
         "states": list(sc.states),
-        "manufacturers": sorted(set(comp["manufacturer"])),
+        "manufacturers": sorted(comp["manufacturer"].unique()),
         "units": "credits (exact to the tenth)",
         "totals": totals,
         "by_state": by_state,

@@ -164,7 +164,8 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     first, last = problem.years.start, problem.years.stop - 1
     maker_code = {m: i for i, m in enumerate(makers)}
     lots = problem.lots[problem.lots["usable"] & (problem.lots["last_use"] >= first)]
-    states = sorted(set(problem.deficits["state"]) | set(lots["origin_state"]) | set(problem.gates["state"]))
+    states = sorted(set(problem.deficits["state"].unique()) | set(lots["origin_state"].unique())
+                    | set(problem.gates["state"].unique()))
     state_code = {s: i for i, s in enumerate(states)}
     group_code = {g: i for i, g in enumerate(clauses.GROUPS)}
     ctype_code = {c: i for i, c in enumerate(CREDIT_TYPES)}

@@ -102,7 +102,7 @@ class ComplianceProblem:
 
     @property
     def manufacturers(self) -> list[str]:
-        return sorted(set(self.deficits["manufacturer"]) | set(self.lots["manufacturer"]))
+        return sorted(set(self.deficits["manufacturer"].unique()) | set(self.lots["manufacturer"].unique()))
 
     def usable_lots(self, manufacturer: str) -> pd.DataFrame:
         """The lots ``manufacturer`` may retire (sold credits excluded)."""
@@ -235,9 +235,10 @@ def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
     totals = wide.index.to_frame(index=False).astype({"model_year": "int64"})
     totals["nontractor"] = (wide["2b-3"] + wide["4-8"]).to_numpy()
     totals["tractor"] = wide["tractor"].to_numpy()
-    extra = sorted(set(held) - set(zip(totals["manufacturer"], totals["state"])))
+    pairs_with_rows = totals[["manufacturer", "state"]].drop_duplicates()
+    extra = sorted(set(held) - set(zip(pairs_with_rows["manufacturer"], pairs_with_rows["state"])))
     if extra:
-        years = sorted({int(y) for y in obligations["model_year"]})
+        years = sorted(int(y) for y in obligations["model_year"].unique())
         zero = pd.DataFrame([(m, s, y, 0, 0) for m, s in extra for y in years], columns=list(totals.columns))
         totals = pd.concat([totals, zero], ignore_index=True).sort_values(key, kind="stable", ignore_index=True)
     nontractor, tractor = totals["nontractor"].to_numpy(), totals["tractor"].to_numpy()
