@@ -13,6 +13,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,17 +23,30 @@ if TYPE_CHECKING:
 
 def spare_cpu() -> bool:
     """Whether a second process would find a CPU of its own: more than one CPU usable by this
-    process and fewer runnable processes (the one-minute load average) than CPUs. On a busy
-    machine the second process only competes with this one and costs its start-up time."""
+    process and fewer other runnable processes than CPUs less one. On a busy machine the second
+    process only competes with this one and costs its start-up time.
+
+    Other runnable processes are counted now where the system says (Linux: ``/proc/loadavg``),
+    else estimated by the one-minute load average, which lags behind by about a minute.
+    """
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
+    return cpus > 1 and _other_runnable() < cpus - 1
+
+
+def _other_runnable() -> float:
+    """Runnable processes other than this one: now (Linux) or on average over the last minute."""
     try:
-        load = os.getloadavg()[0]
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            return float(fh.read().split()[3].split("/")[0]) - 1
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return max(os.getloadavg()[0] - 1, 0.0)
     except (AttributeError, OSError):  # not available on this system
-        load = 0.0
-    return cpus > 1 and load + 1 <= cpus
+        return 0.0
 
 
 class FigureWorker:
@@ -43,12 +57,24 @@ class FigureWorker:
         self._process = subprocess.Popen([sys.executable, "-m", "act_pool.report.figure_worker"],
                                          stdin=subprocess.PIPE)
         self._names: list[str] = []
+        self._sender: threading.Thread | None = None
 
     def draw(self, result: "Result", folder: Path, names: list[str], rc: dict[str, Any]) -> None:
-        """Send the figures to draw (into ``folder``, under the matplotlib settings ``rc``)."""
+        """Send the figures to draw (into ``folder``, under the matplotlib settings ``rc``).
+
+        Returns at once: a thread feeds the pipe while the process may still be importing.
+        """
         self._names = list(names)
-        with self._process.stdin:
-            pickle.dump((result, folder, self._names, rc), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((result, folder, self._names, rc), protocol=pickle.HIGHEST_PROTOCOL)
+        self._sender = threading.Thread(target=self._send, args=(payload,), daemon=True)
+        self._sender.start()
+
+    def _send(self, payload: bytes) -> None:
+        try:
+            with self._process.stdin:
+                self._process.stdin.write(payload)
+        except BrokenPipeError:  # the process ended early; wait() reports its status
+            pass
 
     def wait(self) -> None:
         """Wait until the figures are written.
@@ -58,16 +84,20 @@ class FigureWorker:
         RuntimeError
             If the process failed.
         """
+        if self._sender is not None:
+            self._sender.join()
         if self._process.wait() != 0:
             raise RuntimeError(f"drawing the figures {', '.join(self._names)} failed "
                                f"(status {self._process.returncode})")
 
     def close(self) -> None:
         """End the process: at once (killed) if it is still running, as when the run failed."""
-        if self._process.stdin and not self._process.stdin.closed:
-            self._process.stdin.close()
         if self._process.poll() is None:
             self._process.kill()
+        if self._sender is not None:
+            self._sender.join()
+        elif self._process.stdin and not self._process.stdin.closed:
+            self._process.stdin.close()
         self._process.wait()
 
     def __enter__(self) -> "FigureWorker":

@@ -50,6 +50,8 @@ DPI = 120
 GROUP_TITLES = {"2b-3": "Class 2b-3 group", "4-8": "Class 4-8 group", "tractor": "Class 7-8 tractor group"}
 _STATE_COLORS = mpl.colormaps["tab10"].colors + mpl.colormaps["Dark2"].colors
 _COLORS = {"met": "#3b6ea8", "unmet": "#c0392b", "ZEV": "#2e8b57", "NZEV": "#9acd32", "total": "#222222"}
+#: zlib level of the PNG files: 3 writes them about a third faster than the default 6, a few % larger.
+PNG_COMPRESS_LEVEL = 3
 #: Settings every figure is saved with: stable SVG ids, text as SVG text (selectable and searchable;
 #: the viewer draws it in DejaVu Sans or its own sans-serif font).
 SAVE_RC = {"svg.hashsalt": "act-pool", "svg.fonttype": "none", "svg.id": None}
@@ -542,7 +544,8 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = DPI) -> Path:
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     with mpl.rc_context(SAVE_RC):
-        fig.savefig(path, format=fmt, dpi=dpi, metadata={"Date": None} if fmt in ("svg", "png", "pdf") else None)
+        fig.savefig(path, format=fmt, dpi=dpi, metadata={"Date": None} if fmt in ("svg", "png", "pdf") else None,
+                    **({"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if fmt == "png" else {}))
     return path
 
 

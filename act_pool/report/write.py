@@ -61,7 +61,7 @@ def write_into(result: "Result", folder: Path) -> None:
 FIGURE_NAMES = ("bank_by_state", "deficits_vs_credits", "pooled_flows", "expiring_credits")
 #: Figures this process draws when a second process (:class:`FigureWorker`) draws the others,
 #: chosen so that the workbook and these take about as long as the rest on the default scenario.
-FIRST_PROCESS_FIGURES = ("expiring_credits",)
+FIRST_PROCESS_FIGURES = ("bank_by_state", "expiring_credits")
 
 
 def _changed_rc() -> dict:

@@ -115,7 +115,8 @@ def build_problem(scenario: Scenario, obligations: pd.DataFrame) -> CompliancePr
     lots, transfers = apply_trades(_credit_lots(scenario, obligations), scenario)
     deficits = obligations.loc[obligations["deficits"] > 0,
                                ["manufacturer", "state", "model_year", "group", "deficits"]].reset_index(drop=True)
-    held = zip(lots.loc[lots["usable"], "manufacturer"], lots.loc[lots["usable"], "origin_state"])
+    held = lots.loc[lots["usable"], ["manufacturer", "origin_state"]].drop_duplicates()
+    held = zip(held["manufacturer"].tolist(), held["origin_state"].tolist())
     gates = gate_capacities(rules, obligations, scenario.pooling, held)
     pool_states = frozenset(rules.value("pooling.states")) if scenario.pooling else frozenset()
     return ComplianceProblem(lots=lots, deficits=deficits, gates=gates, years=scenario.years,
