@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,11 +56,11 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def _needs_quotes(frame: pd.DataFrame) -> bool:
     """Whether a column name or a text value holds a comma, a quote or a line break."""
-    special = r'[,"\r\n]'
-    if pd.Series(frame.columns.astype(str)).str.contains(special).any():
-        return True
-    return any(frame[c].astype("str").str.contains(special).any() for c in frame.columns
-               if pd.api.types.is_string_dtype(frame[c].dtype))
+    texts = [str(c) for c in frame.columns]
+    for c in frame.columns:
+        if pd.api.types.is_string_dtype(frame[c].dtype):
+            texts.extend(str(v) for v in frame[c].dropna().unique())
+    return re.search(r'[,"\r\n]', "\x00".join(texts)) is not None
 
 
 def tenths_to_credits(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
