@@ -172,11 +172,10 @@ def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_n
     lot_row, arc = rows[lot_i], idx[take_i]
     lot_row, arc, amount = lot_row[amount > 0], arc[amount > 0], amount[amount > 0]
     head_kind = arcs.field("kind", arcs.head[arc])
-    for r, a, n, k in zip(lot_row.tolist(), amount.tolist(), arcs.head[arc].tolist(), head_kind.tolist()):
-        if k == NODE_KINDS.index("avail"):
-            inbox.setdefault(n, []).append([r, a, -1, -1])
-        elif k == NODE_KINDS.index("expire"):
-            expired.append((r, a))
+    to_avail, to_expiry = head_kind == NODE_KINDS.index("avail"), head_kind == NODE_KINDS.index("expire")
+    for r, a, n in zip(lot_row[to_avail].tolist(), amount[to_avail].tolist(), arcs.head[arc[to_avail]].tolist()):
+        inbox.setdefault(n, []).append([r, a, -1, -1])
+    expired.extend(zip(lot_row[to_expiry].tolist(), amount[to_expiry].tolist()))
     return good
 
 
