@@ -292,9 +292,9 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     demand[np.searchsorted(key, special["unmet"])] -= total_def
     demand[np.searchsorted(key, special["sink"])] += supply
     arc = pd.concat(parts, ignore_index=True)
-    arc["tail"] = np.searchsorted(key, arc["tail"].to_numpy())
-    arc["head"] = np.searchsorted(key, arc["head"].to_numpy())
-    arc = arc.sort_values(["tail", "head"], kind="stable").reset_index(drop=True)
+    tail, head = np.searchsorted(key, arc["tail"].to_numpy()), np.searchsorted(key, arc["head"].to_numpy())
+    order = np.lexsort((head, tail))  # by tail, then head; stable
+    arc = arc.iloc[order].reset_index(drop=True).assign(tail=tail[order], head=head[order])
     node_maker = key >> _SHIFT["maker"]
     node_start = np.searchsorted(node_maker, np.arange(n_makers + 1))
     arc_start = np.searchsorted(arc["tail"].to_numpy(), node_start)
