@@ -93,30 +93,32 @@ def _lookup(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], fill: dict |
     return values.fillna(fill).infer_objects().astype(table.dtypes[values.columns].to_dict())
 
 
-def _wide(frame: pd.DataFrame, column: str, names: list[str]) -> pd.DataFrame:
-    """``credits`` of ``frame`` summed per manufacturer, state and model year, one column per value of
-    ``column`` in ``names`` (0 where none)."""
-    sums = frame.groupby(KEY + [column])["credits"].sum()
-    wide = sums.unstack(column, fill_value=0) if len(sums) else pd.DataFrame(
-        index=pd.MultiIndex.from_arrays([[], [], []], names=KEY))
-    return wide.reindex(columns=names, fill_value=0).astype("int64").reset_index()
+def _masked_sums(frame: pd.DataFrame, masks: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``credits`` of ``frame`` summed per manufacturer, state and model year, one column per mask
+    (the credits of the rows where it holds)."""
+    credits = frame["credits"].to_numpy(np.int64)
+    sums = pd.DataFrame({name: np.where(mask, credits, 0) for name, mask in masks.items()}, index=frame.index)
+    return sums.groupby([frame[k] for k in KEY]).sum().astype("int64").reset_index()
 
 
 def _bank_by_kind(balances: pd.DataFrame) -> pd.DataFrame:
     """Credits left per manufacturer, state and model year, as ``{ZEV,NZEV}_{tractor,nontractor}``."""
-    kind = balances["credit_type"] + np.where(balances["group"] == "tractor", "_tractor", "_nontractor")
-    names = [f"{c}_{g}" for c in clauses.CREDIT_TYPES for g in ("tractor", "nontractor")]
-    return _wide(balances.assign(kind=kind), "kind", names)
+    tractor = (balances["group"] == "tractor").to_numpy()
+    masks = {}
+    for ctype in clauses.CREDIT_TYPES:
+        of_type = (balances["credit_type"] == ctype).to_numpy()
+        masks[f"{ctype}_tractor"], masks[f"{ctype}_nontractor"] = of_type & tractor, of_type & ~tractor
+    return _masked_sums(balances, masks)
 
 
 def _gates_used(ledger: pd.DataFrame) -> pd.DataFrame:
     """Credits retired through each capped rule gate per manufacturer, state and model year of the deficit."""
     ret = ledger[ledger["action"] == "retire"]
-    gate = np.select([(ret["credit_type"] == "NZEV") & ret["rule"].isin(["nzev", "tractor-nzev-to-nontractor"]),
-                      (ret["credit_type"] == "NZEV") & (ret["rule"] == "tractor-nzev"),
-                      (ret["credit_type"] == "ZEV") & (ret["rule"] == "tractor-offset")],
-                     ["nzev_nontractor", "nzev_tractor", "tractor_offset"], default="")
-    return _wide(ret.assign(gate=gate)[gate != ""], "gate", ["nzev_nontractor", "nzev_tractor", "tractor_offset"])
+    nzev, rule = (ret["credit_type"] == "NZEV").to_numpy(), ret["rule"]
+    return _masked_sums(ret, {
+        "nzev_nontractor": nzev & rule.isin(["nzev", "tractor-nzev-to-nontractor"]).to_numpy(),
+        "nzev_tractor": nzev & (rule == "tractor-nzev").to_numpy(),
+        "tractor_offset": (ret["credit_type"] == "ZEV").to_numpy() & (rule == "tractor-offset").to_numpy()})
 
 
 def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.ndarray, tractor: np.ndarray,
