@@ -97,12 +97,15 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
     rules = scenario.rules
     sales = scenario.sales.copy()
     sales["group"] = sales["weight_class"].map(clauses.WEIGHT_CLASS_GROUP)
-    sales["aer_key"] = sales["aer_miles"].map(lambda a: "" if a is None else str(a))
+    ranges = sales["aer_miles"].unique()
+    sales["aer_key"] = sales["aer_miles"].map(dict(zip(ranges, ["" if a is None else str(a) for a in ranges])))
     combo_cols = ["state", "model_year", "weight_class", "powertrain", "aer_key"]
     amounts = per_vehicle_amounts(rules, sales[combo_cols].drop_duplicates().reset_index(drop=True))
-    den = common_denominator(list(amounts["deficit"]) + list(amounts["credit"]))
-    amounts["deficit_num"] = [int(f * den) for f in amounts["deficit"]]
-    amounts["credit_num"] = [int(f * den) for f in amounts["credit"]]
+    distinct = set(amounts["deficit"]) | set(amounts["credit"])
+    den = common_denominator(sorted(distinct))
+    numerator = {f: int(f * den) for f in distinct}
+    amounts["deficit_num"] = amounts["deficit"].map(numerator)
+    amounts["credit_num"] = amounts["credit"].map(numerator)
     merged = sales.merge(amounts[combo_cols + ["deficit_num", "credit_num"]], on=combo_cols, how="left")
     vehicles = merged["vehicles"].to_numpy(dtype=object)
     merged["deficit_num"] = vehicles * merged["deficit_num"].to_numpy(dtype=object)
