@@ -180,14 +180,14 @@ def _with_solver(scenario: "Scenario", solver: str | None) -> "Scenario":
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from act_pool.report.figure_worker import FigureWorker, spare_cpu
+    from act_pool.report.figure_worker import FigureWorker
     from act_pool.report.write import write_results
     from act_pool.run import run
     from act_pool.scenario import default_scenario_path
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
     # The figures' second process starts now, so that its imports overlap the run.
-    with FigureWorker() if not args.tables_only and spare_cpu() else nullcontext() as worker:
+    with (FigureWorker.start() if not args.tables_only else None) or nullcontext() as worker:
         scenario = _with_solver(_load_checking_out(path, args.out, args.force), args.solver)
         result = run(scenario, progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
         out = write_results(result, Path(args.out), graphml=args.graphml, reports=not args.tables_only,

@@ -378,23 +378,35 @@ def test_scenario_text_that_looks_like_a_formula_is_a_string_cell(tmp_path):
 
 
 def test_reports_are_the_same_bytes_drawn_in_one_process_or_two(tmp_path, tiny, monkeypatch):
-    """The figures drawn in a second process (when a CPU is spare) equal those drawn in this one,
-    and so does every other report file."""
+    """The figures drawn in a second process (when a CPU is spare, or started before the run) equal
+    those drawn in this one, and so does every other report file; a second process that fails has
+    its figures drawn here."""
+    from act_pool.report import figure_worker as worker_module
     from act_pool.report import write as write_module
 
+    class FailingWorker(FigureWorker):
+        """A second process that reads its input and fails without writing anything."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.close()
+            self._process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit(3)"],
+                                             stdin=subprocess.PIPE)
+
     folders = {}
-    for way in ("one", "two", "started-early"):
-        monkeypatch.setattr(write_module, "spare_cpu", lambda w=way: w == "two")
+    for way in ("one", "two", "started-early", "second-fails"):
+        monkeypatch.setattr(worker_module, "spare_cpu", lambda w=way: w == "two")
         folders[way] = tmp_path / way
         folders[way].mkdir()
-        if way == "started-early":
-            with FigureWorker() as worker:
+        if way in ("started-early", "second-fails"):
+            with (FigureWorker() if way == "started-early" else FailingWorker()) as worker:
                 write_module.write_reports(tiny, folders[way], figure_worker=worker)
+                assert worker.wait() is (way == "started-early")
         else:
             write_module.write_reports(tiny, folders[way])
     files = sorted(p.relative_to(folders["one"]) for p in folders["one"].rglob("*") if p.is_file())
     assert len(files) == 2 + 2 * len(FIGURES)
-    for way in ("two", "started-early"):
+    for way in ("two", "started-early", "second-fails"):
         assert files == sorted(p.relative_to(folders[way]) for p in folders[way].rglob("*") if p.is_file())
         for rel in files:
             assert (folders["one"] / rel).read_bytes() == (folders[way] / rel).read_bytes(), (way, rel)

@@ -54,10 +54,23 @@ class FigureWorker:
     :meth:`wait` for them; :meth:`close` (or leaving a ``with`` block) ends it in any state."""
 
     def __init__(self) -> None:
+        # The process sees this one's import path, so it finds the same act-pool (a notebook's too);
+        # its errors are not shown: the figures it fails to write are drawn here (see wait()).
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._process = subprocess.Popen([sys.executable, "-m", "act_pool.report.figure_worker"],
-                                         stdin=subprocess.PIPE)
+                                         stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         self._names: list[str] = []
         self._sender: threading.Thread | None = None
+
+    @classmethod
+    def start(cls) -> "FigureWorker | None":
+        """A new process when a CPU is spare (:func:`spare_cpu`) and one can be started, else None."""
+        if not spare_cpu():
+            return None
+        try:
+            return cls()
+        except OSError:
+            return None
 
     def draw(self, result: "Result", folder: Path, names: list[str], rc: dict[str, Any]) -> None:
         """Send the figures to draw (into ``folder``, under the matplotlib settings ``rc``).
@@ -76,19 +89,11 @@ class FigureWorker:
         except BrokenPipeError:  # the process ended early; wait() reports its status
             pass
 
-    def wait(self) -> None:
-        """Wait until the figures are written.
-
-        Raises
-        ------
-        RuntimeError
-            If the process failed.
-        """
+    def wait(self) -> bool:
+        """Wait for the process; whether it wrote every figure it was given."""
         if self._sender is not None:
             self._sender.join()
-        if self._process.wait() != 0:
-            raise RuntimeError(f"drawing the figures {', '.join(self._names)} failed "
-                               f"(status {self._process.returncode})")
+        return self._process.wait() == 0
 
     def close(self) -> None:
         """End the process: at once (killed) if it is still running, as when the run failed."""

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from act_pool.report.figure_worker import FigureWorker, spare_cpu
+from act_pool.report.figure_worker import FigureWorker
 from act_pool.report.outdir import publish_results
 from act_pool.report.tables import TENTHS_COLUMNS, tenths_to_text, write_csv
 
@@ -78,22 +78,25 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
     """results.xlsx, figures/ and report.html into an existing folder (no atomicity).
 
     Each figure is drawn once per format and the page embeds the SVG files just written. With a
-    second process (``figure_worker``, or one started here when a CPU is spare, :func:`spare_cpu`),
-    that process draws the figures other than :data:`FIRST_PROCESS_FIGURES` while this one writes
-    the workbook and those; the files are the same bytes either way.
+    second process (``figure_worker``, or one started here when a CPU is spare,
+    :meth:`FigureWorker.start`), that process draws the figures other than
+    :data:`FIRST_PROCESS_FIGURES` while this one writes the workbook and those; where it fails, this
+    one draws its figures too. The files are the same bytes either way.
     """
     from act_pool.report.excel import workbook_bytes
     from act_pool.report.html import figure_files, render_html
 
     figures = folder / "figures"
-    worker = figure_worker or (FigureWorker() if spare_cpu() else None)
+    worker = figure_worker or FigureWorker.start()
     try:
         if worker is not None:
             figures.mkdir()
-            worker.draw(result, figures, [n for n in FIGURE_NAMES if n not in FIRST_PROCESS_FIGURES], _changed_rc())
+            second = [n for n in FIGURE_NAMES if n not in FIRST_PROCESS_FIGURES]
+            worker.draw(result, figures, second, _changed_rc())
             (folder / "results.xlsx").write_bytes(workbook_bytes(result))
             _save_figures(result, figures, names=list(FIRST_PROCESS_FIGURES))
-            worker.wait()
+            if not worker.wait():  # it failed (its errors hidden): draw them here, raising any error
+                _save_figures(result, figures, names=second)
         else:
             (folder / "results.xlsx").write_bytes(workbook_bytes(result))
             _save_figures(result, figures)
