@@ -6,6 +6,7 @@ rounded to the tenth once, as 13 CCR §1963.1(c) and §1963.2(c) require.
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from act_pool.rules import clauses
 from act_pool.rules.model import RuleSet
 from act_pool.scenario import Scenario
-from act_pool.tenths import as_fraction, common_denominator, round_to_tenth
+from act_pool.tenths import as_fraction, round_to_tenth
 
 KEY = ["manufacturer", "state", "model_year", "group"]
 OBLIGATION_COLUMNS = KEY + ["vehicles", "deficits", "zev_credits", "nzev_credits", "enforced", "small_manufacturer"]
@@ -101,11 +102,10 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
     sales["aer_key"] = sales["aer_miles"].map(dict(zip(ranges, ["" if a is None else str(a) for a in ranges])))
     combo_cols = ["state", "model_year", "weight_class", "powertrain", "aer_key"]
     amounts = per_vehicle_amounts(rules, sales[combo_cols].drop_duplicates().reset_index(drop=True))
-    distinct = set(amounts["deficit"]) | set(amounts["credit"])
-    den = common_denominator(sorted(distinct))
-    numerator = {f: int(f * den) for f in distinct}
-    amounts["deficit_num"] = amounts["deficit"].map(numerator)
-    amounts["credit_num"] = amounts["credit"].map(numerator)
+    deficits, credits = amounts["deficit"].tolist(), amounts["credit"].tolist()
+    den = math.lcm(*{f.denominator for f in deficits + credits})
+    amounts["deficit_num"] = [f.numerator * (den // f.denominator) for f in deficits]
+    amounts["credit_num"] = [f.numerator * (den // f.denominator) for f in credits]
     merged = sales.merge(amounts[combo_cols + ["deficit_num", "credit_num"]], on=combo_cols, how="left")
     vehicles = merged["vehicles"].to_numpy(dtype=object)
     merged["deficit_num"] = vehicles * merged["deficit_num"].to_numpy(dtype=object)

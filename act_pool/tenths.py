@@ -48,14 +48,6 @@ def _cached_fraction(value: object) -> Fraction:
     raise TypeError(f"not a number: {value!r}")
 
 
-def common_denominator(values: list[Fraction]) -> int:
-    """Least common denominator of a list of fractions (1 for an empty list)."""
-    den = 1
-    for v in values:
-        den = den * v.denominator // math.gcd(den, v.denominator)
-    return den
-
-
 def round_to_tenth(numerator: np.ndarray, denominator: int, mode: str = "half-up") -> np.ndarray:
     """Round exact sums ``numerator / denominator`` (credits) to integer tenths.
 
