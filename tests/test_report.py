@@ -428,3 +428,21 @@ def test_a_figure_worker_given_nothing_ends_without_writing(tmp_path):
                           capture_output=True)
     assert (proc.returncode, proc.stderr) == (0, b"")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cpu_is_spare_only_when_no_other_process_wants_it(monkeypatch):
+    from act_pool.report import figure_worker as worker_module
+
+    monkeypatch.setattr(worker_module.os, "sched_getaffinity", lambda pid: {0, 1})
+    for others, spare in ((0, True), (0.4, True), (1, False), (3, False)):
+        monkeypatch.setattr(worker_module, "_other_runnable", lambda o=others: o)
+        assert worker_module.spare_cpu() is spare, others
+        worker = worker_module.FigureWorker.start()
+        try:
+            assert (worker is not None) is spare, others
+        finally:
+            if worker is not None:
+                worker.close()
+    monkeypatch.setattr(worker_module.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(worker_module, "_other_runnable", lambda: 0)
+    assert worker_module.spare_cpu() is False
