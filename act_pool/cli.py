@@ -185,7 +185,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from act_pool.run import run
     from act_pool.scenario import default_scenario_path
 
-    path = Path(args.scenario) if args.scenario else default_scenario_path()
+    if args.scenario is not None and not args.scenario.strip():
+        raise InputError([Problem("command line", None, "scenario", "the scenario path is empty: give a scenario "
+                                  "file, or leave it out for the bundled default scenario")])
+    path = Path(args.scenario) if args.scenario is not None else default_scenario_path()
     # The figures' second process starts now, so that its imports overlap the run.
     with (FigureWorker.start() if not args.tables_only else None) or nullcontext() as worker:
         scenario = _with_solver(_load_checking_out(path, args.out, args.force), args.solver)

@@ -529,3 +529,13 @@ def test_cli_validate_accepts_a_good_scenario(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "valid" in proc.stdout
     assert proc.stderr == ""
+
+
+def test_cli_run_with_an_empty_scenario_path_is_refused(tmp_path):
+    """An empty path is a mistake (an unset shell variable), not a request for the default scenario."""
+    for path in ("", "  "):
+        proc = subprocess.run([ACT_POOL, "run", path, "--out", str(tmp_path / "out")], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert "scenario path is empty" in proc.stderr and "Traceback" not in proc.stderr
+        assert not (tmp_path / "out").exists() and not (tmp_path / "results").exists()
