@@ -292,17 +292,22 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     demand[np.searchsorted(key, special["unmet"])] -= total_def
     demand[np.searchsorted(key, special["sink"])] += supply
     arc = pd.concat(parts, ignore_index=True)
+    del parts
     tail, head = np.searchsorted(key, arc["tail"].to_numpy()), np.searchsorted(key, arc["head"].to_numpy())
     order = np.lexsort((head, tail))  # by tail, then head; stable
-    arc = arc.iloc[order].reset_index(drop=True).assign(tail=tail[order], head=head[order])
+    tail, head = tail[order], head[order]
+
+    def column(name: str, dtype: type) -> np.ndarray:
+        return arc[name].to_numpy(dtype)[order]
+
     node_maker = key >> _SHIFT["maker"]
     node_start = np.searchsorted(node_maker, np.arange(n_makers + 1))
-    arc_start = np.searchsorted(arc["tail"].to_numpy(), node_start)
+    arc_start = np.searchsorted(tail, node_start)
     return CreditArcs(manufacturers=list(makers), states=states, base_year=base, key=key, demand=demand,
-                      tail=arc["tail"].to_numpy(np.int64), head=arc["head"].to_numpy(np.int64),
-                      capacity=arc["capacity"].to_numpy(np.int64), kind=arc["kind"].to_numpy(np.int8),
-                      route=arc["route"].to_numpy(np.int8), pooled=arc["pooled"].to_numpy(bool),
-                      gate=arc["gate"].to_numpy(np.int8), steps=step_names, node_start=node_start.astype(np.int64),
+                      tail=tail.astype(np.int64), head=head.astype(np.int64),
+                      capacity=column("capacity", np.int64), kind=column("kind", np.int8),
+                      route=column("route", np.int8), pooled=column("pooled", bool),
+                      gate=column("gate", np.int8), steps=step_names, node_start=node_start.astype(np.int64),
                       arc_start=arc_start.astype(np.int64), supply=supply, deficits=total_def)
 
 
