@@ -292,7 +292,7 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
     demand[np.searchsorted(key, special["unmet"])] -= total_def
     demand[np.searchsorted(key, special["sink"])] += supply
     arc = pd.concat(parts, ignore_index=True)
-    del parts
+    parts.clear()  # free the pieces before the sorted copies are made
     tail, head = np.searchsorted(key, arc["tail"].to_numpy()), np.searchsorted(key, arc["head"].to_numpy())
     order = np.lexsort((head, tail))  # by tail, then head; stable
     tail, head = tail[order], head[order]
