@@ -207,6 +207,25 @@ def pooling_cap_tenths_array(rules: RuleSet, deficits_tenths: np.ndarray) -> np.
     return floor_times(pooling_cap_fraction(rules), deficits_tenths)
 
 
+def pooling_exchange_ratio(rules: RuleSet) -> Fraction:
+    """Tenths of a receiving state's deficit met by each tenth of a credit pooled from another state
+    (2025 amendments; 1 where the rule set has no such parameter)."""
+    if "pooling.exchange_ratio" not in rules.parameters:
+        return Fraction(1)
+    return as_fraction(rules.value("pooling.exchange_ratio"))
+
+
+def pooled_deficit_met(ratio: Fraction, credits_tenths: int) -> int:
+    """Tenths of deficit that ``credits_tenths`` pooled credits meet at ``ratio``, rounded down to a tenth."""
+    return math.floor(ratio * credits_tenths)
+
+
+def pooled_credits_needed(ratio: Fraction, deficit_tenths: int) -> int:
+    """Fewest tenths of pooled credits whose :func:`pooled_deficit_met` reaches ``deficit_tenths``
+    (``ratio`` > 0): the smallest c with floor(ratio * c) >= deficit, that is ceil(deficit / ratio)."""
+    return math.ceil(deficit_tenths / ratio)
+
+
 def pooling_may_receive(rules: RuleSet, state: str, model_year: int) -> bool:
     """Whether pooled credits may meet ``state``'s deficits of ``model_year`` (2025 amendments):
     pooling allowed, the state in the pool, and the model year from the first pooling year.
