@@ -10,8 +10,9 @@ Checked in this order, the first that holds is reported (``reason`` in complianc
 4. ``tractor group limit``: a tractor deficit, non-tractor credits left that tractor deficits may not use
    (low-volume flexibility unavailable or used up, §1963.3(c)(3)).
 5. ``state not in the pool``: other ACT states held the manufacturer's credits at the end of the model
-   year, but pooling was off, not allowed, not open to this state and model year, or not open out of the
-   states holding them (``pooling.require_origin_in_force``).
+   year, but pooling was off, not allowed, not open to this state and model year, not open out of the
+   states holding them (``pooling.require_origin_in_force``), or pooled credits meet nothing (a pooling
+   exchange ratio of 0).
 6. ``credits kept for other deficits``: credits this row could use were still banked at the end of its
    model year (here or, with pooling, in another state), but meeting it would have left at least as
    much unmet elsewhere (the optimum keeps them; an optimal-mode reason).
@@ -71,6 +72,7 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     senders = problem.gates.loc[problem.gates["may_send"], ["state", "model_year"]].drop_duplicates()
     elsewhere_in_pool = _usable_elsewhere(rows, bank, usable_here, tractor,
                                           [s for s in states if s in problem.pool_states], senders)
+    elsewhere_in_pool &= problem.exchange_ratio > 0
     conditions = [
         nzev_left & gated & (nzev_used >= nzev_cap),
         nzev_left | (kind(at_end, "NZEV") > 0),
@@ -110,13 +112,15 @@ def _bank_by_kind(balances: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gates_used(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Credits retired through each capped rule gate per manufacturer, state and model year of the deficit."""
+    """Deficit met (the ledger's ``deficit_met``, which the gates count) through each capped rule gate per
+    manufacturer, state and model year of the deficit."""
     ret = ledger[ledger["action"] == "retire"]
     gate = np.select([(ret["credit_type"] == "NZEV") & ret["rule"].isin(["nzev", "tractor-nzev-to-nontractor"]),
                       (ret["credit_type"] == "NZEV") & (ret["rule"] == "tractor-nzev"),
                       (ret["credit_type"] == "ZEV") & (ret["rule"] == "tractor-offset")],
                      ["nzev_nontractor", "nzev_tractor", "tractor_offset"], default="")
-    return _wide(ret.assign(gate=gate)[gate != ""], "gate", ["nzev_nontractor", "nzev_tractor", "tractor_offset"])
+    return _wide(ret.assign(gate=gate, credits=ret["deficit_met"])[gate != ""], "gate",
+                 ["nzev_nontractor", "nzev_tractor", "tractor_offset"])
 
 
 def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.ndarray, tractor: np.ndarray,
