@@ -110,6 +110,25 @@ def test_rounding_down_to_the_tenth(scenario_of, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_rows_pooled_credits_are_converted_together(scenario_of, mode):
+    """Ratio 0.3. CA: 9 ICE -> 0.5 (5) deficits. OR bank: 0.5 (5) of vintage 2023 and 0.5 (5) of
+    vintage 2024, both early-action credits usable through MY2030 (the older vintage goes first).
+    Converted lot by lot they would meet floor(1.5) + floor(1.5) = 2; converted together, as the
+    credits one deficit row takes by one route are, they meet floor(0.3 x 10) = 3, and 0.2 stays
+    unmet. Regulatory order: the 2023 lot meets floor(1.5) = 1, the 2024 lot floor(3.0) - 1 = 2.
+    Optimum (one pooled arc): the floors 1 and 1, and the tenth left to the first lot whose
+    0.3 x 5 is not whole: 2 and 1."""
+    bank = [("M", "OR", 2023, "2b-3", "ZEV", "0.5"), ("M", "OR", 2024, "2b-3", "ZEV", "0.5")]
+    r = run(scenario_of, [row("CA", 2025, "2b-3", "ICE", 9)], 0.3, mode, bank=bank, states=["CA", "OR"])
+    ret = r.ledger[r.ledger["action"] == "retire"]
+    expected = {"earliest-expiring": [[2023, 5, 1], [2024, 5, 2]], "optimal": [[2023, 5, 2], [2024, 5, 1]]}
+    assert sorted(ret[["vintage", "credits", "deficit_met"]].values.tolist()) == expected[mode]
+    ca = compliance_row(r, "CA", 2025)
+    assert (ca["deficits"], ca["met"], ca["unmet"]) == (5, 3, 2)
+    check_books(r)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_ratio_zero_pools_nothing(scenario_of, mode):
     """Ratio 0: a pooled credit meets nothing, so neither mode pools; CA's 56.0 stays unmet and the
     reason names the pool."""
@@ -277,8 +296,8 @@ def test_random_scenarios_generalised_at_ratio_one(tmp_path, seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_random_scenarios_at_ratio_point_nine(tmp_path, seed):
     """Ratio 0.9 on random scenarios: the optimum leaves no more unmet than the regulatory order (the
-    regulatory order's plan is one the optimum may choose: per-row rounding meets no more than the
-    rounding per pooled route), and in both the books balance and met sums deficit_met."""
+    regulatory order's plan is one the optimum may choose: both convert a deficit row's pooled
+    credits of one route together), and in both the books balance and met sums deficit_met."""
     rows, bank, years = random_case(random.Random(seed))
     results = {}
     for mode in MODES:

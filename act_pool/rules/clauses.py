@@ -215,15 +215,19 @@ def pooling_exchange_ratio(rules: RuleSet) -> Fraction:
     return as_fraction(rules.value("pooling.exchange_ratio"))
 
 
-def pooled_deficit_met(ratio: Fraction, credits_tenths: int) -> int:
-    """Tenths of deficit that ``credits_tenths`` pooled credits meet at ``ratio``, rounded down to a tenth."""
-    return math.floor(ratio * credits_tenths)
+def pooled_deficit_met(ratio: Fraction, credits_tenths: int, before: int = 0) -> int:
+    """Tenths of deficit that ``credits_tenths`` pooled credits meet at ``ratio``, after ``before``
+    tenths pooled into the same deficit row by the same route: the pooled credits of a row and
+    route are converted together, rounded down to a tenth, so this is
+    floor(ratio x (before + credits)) - floor(ratio x before)."""
+    return math.floor(ratio * (before + credits_tenths)) - math.floor(ratio * before)
 
 
-def pooled_credits_needed(ratio: Fraction, deficit_tenths: int) -> int:
-    """Fewest tenths of pooled credits whose :func:`pooled_deficit_met` reaches ``deficit_tenths``
-    (``ratio`` > 0): the smallest c with floor(ratio * c) >= deficit, that is ceil(deficit / ratio)."""
-    return math.ceil(deficit_tenths / ratio)
+def pooled_credits_needed(ratio: Fraction, deficit_tenths: int, before: int = 0) -> int:
+    """Fewest tenths of pooled credits whose :func:`pooled_deficit_met` (after ``before``) reaches
+    ``deficit_tenths`` (``ratio`` > 0, ``deficit_tenths`` > 0): the smallest c with
+    floor(ratio x (before + c)) >= floor(ratio x before) + deficit."""
+    return math.ceil((math.floor(ratio * before) + deficit_tenths) / ratio) - before
 
 
 def pooling_may_receive(rules: RuleSet, state: str, model_year: int) -> bool:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from act_pool.solve.arcs import ARC_KINDS, GATES, CreditArcs, build_arcs, generalised
 from act_pool.solve import DEFAULT_SOLVER, SOLVERS
-from act_pool.solve.mincost import pooled_arcs, solve_flows, solve_generalised
+from act_pool.solve.mincost import pooled_arcs, pooled_groups, solve_flows, solve_generalised
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.split import flows_to_movements
 
@@ -107,19 +107,19 @@ def pool_side_rows(capped: pd.DataFrame, arcs: CreditArcs, maker: int,
     """Side rows for pooling caps below 100 % (``capped``: rows of :func:`_capped_pools`): the
     pooled retire arcs into one state x model year (arc indices within the manufacturer's slice)
     and the cap. With ``met_columns``, the rows hold the deficit those arcs meet instead: the met
-    columns of :func:`~act_pool.solve.mincost.solve_generalised`."""
+    columns of their groups in :func:`~act_pool.solve.mincost.solve_generalised`."""
     capped = capped[capped["manufacturer"] == arcs.manufacturers[maker]]
     if capped.empty:
         return []
     _, part = arcs.part(maker)
-    pooled = pooled_arcs(arcs, part)
+    pooled, group = pooled_groups(arcs, part)
     head = arcs.head[part][pooled]
     state = np.array(arcs.states, dtype=object)[arcs.field("state", head)]
     year = arcs.field("year", head)
-    column = part.stop - part.start + np.arange(len(pooled)) if met_columns else pooled
+    column = part.stop - part.start + group if met_columns else pooled
     rows = []
     for r in capped.itertuples(index=False):
-        cols = column[(state == r.state) & (year == int(r.model_year))]
+        cols = np.unique(column[(state == r.state) & (year == int(r.model_year))])
         if len(cols):
             rows.append((cols, int(r.pool)))
     return rows
@@ -131,13 +131,14 @@ def gate_side_rows(problem: ComplianceProblem, arcs: CreditArcs, maker: int) -> 
     :func:`~act_pool.solve.mincost.solve_generalised`.
 
     For each state x model year and each set T of the gates its pooled arcs count against: the own
-    flow through the gates of T plus the deficit met by the pooled arcs whose gates all lie in T is
-    at most the sum of T's capacities (13 CCR §1963.3(c)-(d)). By Hall's theorem, these rows hold
-    exactly when the pooled credits can be shared out among the gates each may use.
+    flow through the gates of T plus the deficit met by the pooled arcs whose gates all lie in T (the
+    met columns of their groups) is at most the sum of T's capacities (13 CCR §1963.3(c)-(d)). By
+    Hall's theorem, these rows hold exactly when the pooled credits can be shared out among the
+    gates each may use.
     """
     part = arcs.part(maker)[1]
     n_arcs = part.stop - part.start
-    pooled = pooled_arcs(arcs, part)
+    pooled, group = pooled_groups(arcs, part)
     bits = arcs.pooled_gates[part][pooled].astype(np.int64)
     if not bits.any():
         return []
@@ -163,6 +164,6 @@ def gate_side_rows(problem: ComplianceProblem, arcs: CreditArcs, maker: int) -> 
                 if not inside.any():
                     continue
                 cols = [own[key + (g,)] for g in subset if key + (g,) in own]
-                cols += (n_arcs + np.nonzero(inside)[0]).tolist()
+                cols += (n_arcs + np.unique(group[inside])).tolist()
                 rows.append((np.array(cols, dtype=np.int64), sum(caps[key][g] for g in subset)))
     return rows

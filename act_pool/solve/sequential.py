@@ -7,10 +7,12 @@ year's own, step by step in :func:`~act_pool.solve.problem.retirement_steps` ord
 credits first within each step. With pooling, only then do other states' remaining (surplus)
 credits meet what is still open (credits of states whose gate row allows it that year, ``may_send``). Credits whose life ends with the year expire.
 
-Under a pooling exchange ratio r other than 1 (rule ``pooling.exchange_ratio``), a pooled lot meeting
-n tenths still open takes the fewest credits c whose floor(r x c) reaches n (all it holds if fewer)
-and meets min(n, floor(r x c)); the rule gates and the pooling cap count the deficit met. A lot too
-small to meet a tenth is passed over, and with r = 0 nothing is pooled.
+Under a pooling exchange ratio r other than 1 (rule ``pooling.exchange_ratio``), the pooled credits a
+deficit row takes by one route (:func:`pooled_route`) are converted together: after C tenths, c
+more meet floor(r x (C + c)) - floor(r x C) (:func:`~act_pool.rules.clauses.pooled_deficit_met`).
+A pooled lot meeting n tenths still open takes the fewest credits that meet n (all it holds if
+fewer); the rule gates and the pooling cap count the deficit met. A lot too small to meet a tenth
+more is passed over, and with r = 0 nothing is pooled.
 
 An explicit order (2025 amendments) re-sorts the steps (``nzev-first`` or ``zev-first``;
 ``own-group-first`` or ``cross-group-first``) and the credits within a step
@@ -98,6 +100,7 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
              for r in problem.gates[problem.gates["manufacturer"] == manufacturer].itertuples(index=False)}
     states = sorted({s for s, _, _ in deficits} | {lot.origin_state for lot in lots})
     out: list[dict] = []
+    pooled_in: dict[tuple, int] = {}  # pooled credits so far per deficit row and route
     for lot in lots:  # opening balances already past their life
         if lot.last_use < first:
             out.append(_expire(lot))
@@ -118,7 +121,8 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
                     others = [lot for lot in lots if lot.origin_state != s and lot.origin_state in problem.pool_states
                               and gates.get((lot.origin_state, t), {}).get("may_send", False)]
                     _serve(steps, s, d, t, others, deficits, gates, out,
-                           zev_only=d < t and problem.makeup_zev_only, ratio=problem.exchange_ratio)
+                           zev_only=d < t and problem.makeup_zev_only, ratio=problem.exchange_ratio,
+                           pooled_in=pooled_in)
         for lot in lots:
             if lot.last_use == t and lot.remaining > 0:
                 out.append(_expire(lot))
@@ -126,29 +130,41 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
     return out
 
 
+def pooled_route(gate: str | None) -> str:
+    """The route class within which a deficit row's pooled credits are converted together: the
+    rule gate they pass (the low-volume flexibility and the tractor offset as one), '' for none."""
+    return "tractor-flexibility" if gate in ("low_volume", "tractor_offset") else (gate or "")
+
+
 def _serve(steps: list[Step], state: str, d: int, t: int, lots: list[_Lot], deficits: dict,
-           gates: dict, out: list[dict], zev_only: bool, ratio: Fraction | None = None) -> None:
+           gates: dict, out: list[dict], zev_only: bool, ratio: Fraction | None = None,
+           pooled_in: dict | None = None) -> None:
     """Meet the open deficits of ``state`` and model year ``d`` in year ``t`` from ``lots``; pooled
-    credits (``ratio``: the exchange ratio, > 0) as the module docstring says."""
+    credits (``ratio``: the exchange ratio, > 0; ``pooled_in``: credits pooled so far per deficit
+    row and route) as the module docstring says."""
     gate = gates.get((state, d))
     if gate is None:
         return
     pooled = ratio is not None
-    least = pooled_credits_needed(ratio, 1) if pooled else 1  # the smallest lot that meets a tenth
+    pooled_in = {} if pooled_in is None else pooled_in
     for step in steps:
         if zev_only and step.credit_type != "ZEV":
             continue
         for group in step.target_groups:
             key = (state, d, group)
+            route = key + (pooled_route(step.gate),)
             while deficits.get(key, 0) > 0:
+                before = pooled_in.get(route, 0)
+                least = pooled_credits_needed(ratio, 1, before) if pooled and ratio != 1 else 1  # a tenth more
                 lot = _first_lot(lots, step, t, least)
                 room = min(deficits[key], gate[step.gate] if step.gate else deficits[key],
                            gate["pool"] if pooled else deficits[key])
                 if lot is None or room <= 0:
                     break
                 if pooled and ratio != 1:
-                    take = min(pooled_credits_needed(ratio, room), lot.remaining)
-                    met = min(room, pooled_deficit_met(ratio, take))
+                    take = min(pooled_credits_needed(ratio, room, before), lot.remaining)
+                    met = min(room, pooled_deficit_met(ratio, take, before))
+                    pooled_in[route] = before + take
                 else:
                     take = met = min(room, lot.remaining)
                 lot.remaining -= take

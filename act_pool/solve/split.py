@@ -9,22 +9,22 @@ decided where it left its ``avail`` or ``import`` node (that year, on that arc's
 reaches the expiry node expired. The result is a DataFrame with the ledger's movement columns.
 
 Under a pooling exchange ratio r other than 1, a pooled retire arc runs straight to its deficit and
-meets m tenths (the solver's met column) with the f tenths of credits it carries. Its parcels share
-m in the order they were taken: each meets floor(r x credits) (less where m runs out first), and
-what m has beyond those floors goes a tenth at a time, in the same order, to the parcels whose
-r x credits is not whole, so that no parcel meets more than r x credits rounded up and the
-parcels together meet exactly m.
+meets m tenths (``met``: its share of its group's met column, see
+:func:`~act_pool.solve.mincost.solve_generalised`) with the f tenths of credits it carries. Its
+parcels share m in the order they were taken (:func:`~act_pool.solve.mincost.share_met`): each
+meets floor(r x credits) (less where m runs out first), and what m has beyond those floors goes a
+tenth at a time, in the same order, to the parcels whose r x credits is not whole, so that no
+parcel meets more than r x credits rounded up and the parcels together meet exactly m.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from fractions import Fraction
-
 from act_pool.errors import ConservationError
 from act_pool.rules import clauses
 from act_pool.solve.arcs import ARC_KINDS, GATES, NODE_KINDS, CreditArcs, node_key, text_codes, without_year
+from act_pool.solve.mincost import share_met
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -137,34 +137,11 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
                 if p[1] == 0:
                     q += 1
             if shared[a] and v_kind == k_deficit:
-                retired[first_piece:] = _share_met(retired[first_piece:], delivered[a], ratio)
+                shares = share_met([piece[2] for piece in retired[first_piece:]], delivered[a], ratio)
+                retired[first_piece:] = [piece[:5] + (m,) for piece, m in zip(retired[first_piece:], shares)]
         if any(p[1] > 0 for p in parcels[q:]):
             raise ConservationError("credits stranded in the credit network")
     return _movements(arcs, lots, pre, retired, expired)
-
-
-def _share_met(pieces: list[tuple], met: int, ratio: Fraction) -> list[tuple]:
-    """The retirements of one pooled arc (in the order taken) with ``met`` tenths of deficit shared
-    among them as the module docstring says (the last field of each piece).
-
-    Raises
-    ------
-    ConservationError
-        Where ``met`` exceeds what the pieces can meet at ``ratio``.
-    """
-    floors = [clauses.pooled_deficit_met(ratio, p[2]) for p in pieces]
-    left = met
-    shares = []
-    for f in floors:
-        shares.append(min(f, left))
-        left -= shares[-1]
-    for i, p in enumerate(pieces):
-        if left and ratio * p[2] != floors[i]:
-            shares[i] += 1
-            left -= 1
-    if left:
-        raise ConservationError("a pooled arc meets more deficit than its credits can at the exchange ratio")
-    return [p[:5] + (share,) for p, share in zip(pieces, shares)]
 
 
 def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_node: np.ndarray,
