@@ -10,8 +10,9 @@ Checked in this order, the first that holds is reported (``reason`` in complianc
 4. ``tractor group limit``: a tractor deficit, non-tractor credits left that tractor deficits may not use
    (low-volume flexibility unavailable or used up, §1963.3(c)(3)).
 5. ``state not in the pool``: other ACT states held the manufacturer's credits at the end of the model
-   year, but pooling was off, not allowed, not open to this state and model year, or not open out of the
-   states holding them (``pooling.require_origin_in_force``).
+   year, but pooling was off, not allowed, not open to this state and model year, not open out of the
+   states holding them (``pooling.require_origin_in_force``), or pooled credits meet nothing (a pooling
+   exchange ratio of 0).
 6. ``credits kept for other deficits``: credits this row could use were still banked at the end of its
    model year (here or, with pooling, in another state), but meeting it would have left at least as
    much unmet elsewhere (the optimum keeps them; an optimal-mode reason).
@@ -71,6 +72,7 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     senders = problem.gates.loc[problem.gates["may_send"], ["state", "model_year"]].drop_duplicates()
     elsewhere_in_pool = _usable_elsewhere(rows, bank, usable_here, tractor,
                                           [s for s in states if s in problem.pool_states], senders)
+    elsewhere_in_pool &= problem.exchange_ratio > 0
     conditions = [
         nzev_left & gated & (nzev_used >= nzev_cap),
         nzev_left | (kind(at_end, "NZEV") > 0),
@@ -93,10 +95,10 @@ def _lookup(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], fill: dict |
     return values.fillna(fill).infer_objects().astype(table.dtypes[values.columns].to_dict())
 
 
-def _masked_sums(frame: pd.DataFrame, masks: dict[str, np.ndarray]) -> pd.DataFrame:
-    """``credits`` of ``frame`` summed per manufacturer, state and model year, one column per mask
-    (the credits of the rows where it holds)."""
-    credits = frame["credits"].to_numpy(np.int64)
+def _masked_sums(frame: pd.DataFrame, masks: dict[str, np.ndarray], amount: str = "credits") -> pd.DataFrame:
+    """Column ``amount`` of ``frame`` summed per manufacturer, state and model year, one column per
+    mask (the amounts of the rows where it holds)."""
+    credits = frame[amount].to_numpy(np.int64)
     sums = pd.DataFrame({name: np.where(mask, credits, 0) for name, mask in masks.items()}, index=frame.index)
     return sums.groupby([frame[k] for k in KEY]).sum().astype("int64").reset_index()
 
@@ -112,13 +114,15 @@ def _bank_by_kind(balances: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gates_used(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Credits retired through each capped rule gate per manufacturer, state and model year of the deficit."""
+    """Deficit met (the ledger's ``deficit_met``, which the gates count) through each capped rule gate per
+    manufacturer, state and model year of the deficit."""
     ret = ledger[ledger["action"] == "retire"]
     nzev, rule = (ret["credit_type"] == "NZEV").to_numpy(), ret["rule"]
     return _masked_sums(ret, {
         "nzev_nontractor": nzev & rule.isin(["nzev", "tractor-nzev-to-nontractor"]).to_numpy(),
         "nzev_tractor": nzev & (rule == "tractor-nzev").to_numpy(),
-        "tractor_offset": (ret["credit_type"] == "ZEV").to_numpy() & (rule == "tractor-offset").to_numpy()})
+        "tractor_offset": (ret["credit_type"] == "ZEV").to_numpy() & (rule == "tractor-offset").to_numpy()},
+        amount="deficit_met")
 
 
 def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.ndarray, tractor: np.ndarray,

@@ -39,21 +39,23 @@ def build_ledger(movements: Movements) -> pd.DataFrame:
 
     ``movements`` is a table with the columns :data:`~act_pool.solve.sequential.MOVEMENT_KEYS` or a list
     of dicts with those keys (see :func:`movement_table`). Actions: ``retire``, ``expire`` and
-    ``transfer`` (a declared trade, by the seller). Columns: those of the contract plus ``year`` (the
+    ``transfer`` (a declared trade, by the seller). Columns: those of the contract plus ``deficit_met``
+    (tenths of the deficit a retirement meets: its ``credits``, but for a pooled retirement under a
+    pooling exchange ratio other than 1, floor(ratio x credits); 0 for other actions), ``year`` (the
     model year in which the movement was made), ``rule`` (the retirement step, ``credit-life``,
     ``trade to ...`` or ``purchase``), ``pooled``, ``traded``, ``tractor_offset`` and ``lot`` (the credit
     lot it drew on; -1 for a purchase).
     """
     led = movement_table(movements)
     led = led[led["credits"] > 0].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
-                                          "year": "int64", "lot": "int64"})
+                                          "deficit_met": "int64", "year": "int64", "lot": "int64"})
     led["pooled"] = (led["action"] == "retire") & (led["origin_state"] != led["state"])
     led["traded"] = (led["origin_manufacturer"] != led["manufacturer"]) | (led["action"] == "transfer")
     led["tractor_offset"] = ((led["action"] == "retire") & (led["group"] == "tractor")
                              & (led["origin_group"] != "tractor"))
     # Merge repeated draws of one lot on one deficit in one year (a step may take a lot twice).
-    keys = [c for c in led.columns if c != "credits"]
-    led = led.groupby(keys, sort=False, dropna=False)["credits"].sum().reset_index()
+    keys = [c for c in led.columns if c not in ("credits", "deficit_met")]
+    led = led.groupby(keys, sort=False, dropna=False)[["credits", "deficit_met"]].sum().reset_index()
     return led.sort_values(LEDGER_SORT, kind="stable").reset_index(drop=True)[
         [c for c in MOVEMENT_KEYS if c != "lot"] + ["pooled", "traded", "tractor_offset", "lot"]]
 
@@ -61,12 +63,16 @@ def build_ledger(movements: Movements) -> pd.DataFrame:
 def compliance_view(obligations: pd.DataFrame, ledger: pd.DataFrame, makeup_years: int, last_year: int) -> pd.DataFrame:
     """Obligations with ``met``, ``unmet``, ``status`` and where the credits that met them came from.
 
+    ``met`` and every ``met_by_*`` column sum the ledger's ``deficit_met`` (the deficit a retirement
+    meets), not its ``credits`` (what it takes from the bank): the two differ for pooled retirements
+    under a pooling exchange ratio other than 1.
+
     ``status``: compliant (nothing unmet); open (unmet, make-up period runs past the horizon);
     short (unmet after the make-up period, 13 CCR §1963.3(b), §1963.5(a)(4)).
     """
     ret = ledger[ledger["action"] == "retire"]
     key = ["manufacturer", "state", "model_year", "group"]
-    credits = ret["credits"]
+    credits = ret["deficit_met"]
     parts = pd.DataFrame({
         "met": credits,
         "met_in_model_year": credits.where(ret["year"] == ret["model_year"], 0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -455,6 +456,22 @@ ORDER_PREFERENCES = {
 }
 
 
+#: Largest pooling exchange ratio and most decimals accepted: the optimum holds the ratio num/den as
+#: an integer row of a mixed-integer program, kept small for the solver's tolerances.
+MAX_EXCHANGE_RATIO = 10
+EXCHANGE_RATIO_DECIMALS = 4
+
+
+def exchange_ratio_supported(value: Any) -> bool:
+    """Whether ``value`` is a pooling exchange ratio a run can hold: a number from 0 to
+    :data:`MAX_EXCHANGE_RATIO` with at most :data:`EXCHANGE_RATIO_DECIMALS` decimals (0: pooled credits
+    meet nothing, so nothing is pooled)."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return False
+    exact = Fraction(value)
+    return 0 <= exact <= MAX_EXCHANGE_RATIO and (exact * 10 ** EXCHANGE_RATIO_DECIMALS).denominator == 1
+
+
 def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str,
                  problems: list[Problem]) -> str | tuple[str, ...]:
     """Check pooling and the retirement mode against the rule set; return the mode (a tuple for an order)."""
@@ -462,9 +479,10 @@ def _check_modes(rules: RuleSet, pooling: bool, retirement: Any, label: str,
         problems.append(Problem(label, None, "pooling", f"rule set {rules.id} does not allow pooling; "
                                 "remove the key or set it to false"))
     ratio = rules.parameters.get("pooling.exchange_ratio")
-    if pooling and ratio is not None and ratio.value != 1:
-        problems.append(Problem(label, None, "overrides.pooling.exchange_ratio", "a pooling exchange ratio other "
-                                "than 1 is not supported yet; set pooling = false or leave the ratio at 1"))
+    if ratio is not None and not exchange_ratio_supported(ratio.value):
+        problems.append(Problem(label, None, "overrides.pooling.exchange_ratio", "expected a number from 0 to "
+                                f"{MAX_EXCHANGE_RATIO} with at most {EXCHANGE_RATIO_DECIMALS} decimals, "
+                                f"got {_shown(ratio.value)}"))
     flexible = bool(rules.value("retirement.flexible"))
     if isinstance(retirement, (list, tuple)):
         retirement = tuple(retirement)

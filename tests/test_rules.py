@@ -116,11 +116,15 @@ def test_bundled_ids():
         load_rules("act-1999")
 
 
-def test_unsupported_exchange_ratio_is_refused_not_ignored(tmp_path):
+@pytest.mark.parametrize("ratio", [0.12345, 10.5])
+def test_unsupported_exchange_ratio_is_refused_not_ignored(tmp_path, ratio):
+    """More than four decimals, or above 10: refused, naming the override (a ratio such as 0.8 runs,
+    see test_exchange_ratio.py)."""
     import act_pool
     from helpers import row, write_scenario
 
-    path = write_scenario(tmp_path, [row("CA", 2025, "2b-3", "ICE", 1000)], overrides={"pooling.exchange_ratio": 0.8})
+    path = write_scenario(tmp_path, [row("CA", 2025, "2b-3", "ICE", 1000)], overrides={"pooling.exchange_ratio": ratio})
     with pytest.raises(InputError) as exc:
         act_pool.load_scenario(path)
     assert exc.value.problems[0].field == "overrides.pooling.exchange_ratio"
+    assert "at most 4 decimals" in exc.value.problems[0].message

@@ -74,12 +74,17 @@ def plan(scenario: Scenario | str | Path, levers: Levers | Mapping[str, Any] | N
     Raises
     ------
     InputError
-        If the levers are missing or invalid, or market mode has no ``credit_price``.
+        If the levers are missing or invalid, market mode has no ``credit_price``, or pooling runs under
+        an exchange ratio other than 1 (the plan's program is a pure network: it holds no gains).
     """
     report = progress or (lambda stage, done, total: None)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     lev = levers_of(scenario, levers)
+    if scenario.pooling and clauses.pooling_exchange_ratio(scenario.rules) != 1:
+        raise InputError([Problem(str(scenario.path or scenario.name), None, "overrides.pooling.exchange_ratio",
+                                  "a plan holds pooled credits at an exchange ratio of 1 only: leave the ratio "
+                                  "at 1 or set pooling = false to plan")])
     if market and lev.credit_price is None:
         raise InputError([Problem(str(scenario.path or scenario.name), None, "plan.credit_price",
                                   "market mode trades at credit_price: give a price in USD per credit")])

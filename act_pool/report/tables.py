@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 TENTHS_COLUMNS = {
     "compliance": ["deficits", "zev_credits", "nzev_credits", "met", "unmet", "met_in_model_year", "met_by_makeup",
                    "met_by_nzev", "met_by_pooled", "met_by_traded", "met_by_tractor_offset", "met_by_purchase"],
-    "ledger": ["credits"],
+    "ledger": ["credits", "deficit_met"],
     "balances": ["credits"],
 }
 

@@ -207,6 +207,29 @@ def pooling_cap_tenths_array(rules: RuleSet, deficits_tenths: np.ndarray) -> np.
     return floor_times(pooling_cap_fraction(rules), deficits_tenths)
 
 
+def pooling_exchange_ratio(rules: RuleSet) -> Fraction:
+    """Tenths of a receiving state's deficit met by each tenth of a credit pooled from another state
+    (2025 amendments; 1 where the rule set has no such parameter)."""
+    if "pooling.exchange_ratio" not in rules.parameters:
+        return Fraction(1)
+    return as_fraction(rules.value("pooling.exchange_ratio"))
+
+
+def pooled_deficit_met(ratio: Fraction, credits_tenths: int, before: int = 0) -> int:
+    """Tenths of deficit that ``credits_tenths`` pooled credits meet at ``ratio``, after ``before``
+    tenths pooled into the same deficit row by the same route: the pooled credits of a row and
+    route are converted together, rounded down to a tenth, so this is
+    floor(ratio x (before + credits)) - floor(ratio x before)."""
+    return math.floor(ratio * (before + credits_tenths)) - math.floor(ratio * before)
+
+
+def pooled_credits_needed(ratio: Fraction, deficit_tenths: int, before: int = 0) -> int:
+    """Fewest tenths of pooled credits whose :func:`pooled_deficit_met` (after ``before``) reaches
+    ``deficit_tenths`` (``ratio`` > 0, ``deficit_tenths`` > 0): the smallest c with
+    floor(ratio x (before + c)) >= floor(ratio x before) + deficit."""
+    return math.ceil((math.floor(ratio * before) + deficit_tenths) / ratio) - before
+
+
 def pooling_may_receive(rules: RuleSet, state: str, model_year: int) -> bool:
     """Whether pooled credits may meet ``state``'s deficits of ``model_year`` (2025 amendments):
     pooling allowed, the state in the pool, and the model year from the first pooling year.

@@ -10,6 +10,13 @@ ring-fenced lots held by the buyer, so each slice is solved on its own.
 Every node is named by one packed integer key (manufacturer, kind, state, group, credit type,
 expiry, year, gate, each in its own bits), so looking up an arc's end is a binary search and
 sorting the keys orders the nodes deterministically.
+
+Under a pooling exchange ratio other than 1 (a generalised flow, solved by
+:func:`~act_pool.solve.mincost.solve_generalised`), a pooled retire arc meets a different amount of
+deficit than the credits it carries, so it may not share a gate node with the state's own credits:
+every pooled route then runs straight from its ``import`` node to the deficit (one arc per import
+and deficit, labelled with the first step that joins them), and ``pooled_gates`` names the gates it
+counts against, which side rows of the solver hold.
 """
 from __future__ import annotations
 
@@ -68,6 +75,9 @@ class CreditArcs:
         Index into ``steps`` of a retire arc, -1 for other arcs.
     pooled : ndarray of bool
         Retire arcs leaving an ``import`` node.
+    pooled_gates : ndarray of int8
+        For a pooled retire arc that runs straight to its deficit (exchange ratio other than 1),
+        the gates it counts against as bits (bit i: ``GATES[i]``); 0 for other arcs.
     gate : ndarray of int8
         Index into :data:`GATES` of a gate arc, -1 for other arcs.
     steps : list of str
@@ -89,6 +99,7 @@ class CreditArcs:
     kind: np.ndarray
     route: np.ndarray
     pooled: np.ndarray
+    pooled_gates: np.ndarray
     gate: np.ndarray
     steps: list[str]
     node_start: np.ndarray
@@ -153,13 +164,16 @@ def without_year(keys: np.ndarray) -> np.ndarray:
     return keys & ~(((1 << _BITS["year"]) - 1) << _SHIFT["year"])
 
 
-def build_arcs(problem: ComplianceProblem) -> CreditArcs:
+def build_arcs(problem: ComplianceProblem, pooled_direct: bool | None = None) -> CreditArcs:
     """Every manufacturer's credit network (see :mod:`act_pool.solve.network`) as :class:`CreditArcs`.
 
     Honours the gates' ``may_send`` column where present (a state whose credits usable in a year may
     not be pooled out, or that has no gate row that year, has no export arc that year); without the
-    column every state may send.
+    column every state may send. ``pooled_direct`` (default: pooling under an exchange ratio other
+    than 1) runs pooled routes straight to their deficits (see the module docstring).
     """
+    if pooled_direct is None:
+        pooled_direct = generalised(problem)
     makers = problem.manufacturers
     first, last = problem.years.start, problem.years.stop - 1
     maker_code = {m: i for i, m in enumerate(makers)}
@@ -216,13 +230,14 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
 
     parts: list[pd.DataFrame] = []
 
-    def add(tail, head, kind: str, capacity=-1, route=-1, pooled=False, gate=-1) -> None:
+    def add(tail, head, kind: str, capacity=-1, route=-1, pooled=False, gate=-1, pooled_gates=0) -> None:
         n = len(tail)
         parts.append(pd.DataFrame({"tail": np.asarray(tail, dtype=np.int64), "head": np.asarray(head, dtype=np.int64),
                                   "capacity": np.broadcast_to(np.asarray(capacity, dtype=np.int64), n),
                                   "kind": np.int8(ARC_KINDS.index(kind)),
                                   "route": np.broadcast_to(np.asarray(route, dtype=np.int8), n),
                                   "pooled": np.broadcast_to(np.asarray(pooled, dtype=bool), n),
+                                  "pooled_gates": np.broadcast_to(np.asarray(pooled_gates, dtype=np.int8), n),
                                   "gate": np.broadcast_to(np.asarray(gate, dtype=np.int8), n)}))
 
     special = {k: node_key(all_mk, k) for k in _SPECIAL}
@@ -268,6 +283,14 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
         hub_keys = np.zeros(0, dtype=np.int64)
         imports = pd.DataFrame({"key": np.zeros(0, dtype=np.int64)})
     rt = pd.concat(routes, ignore_index=True)
+    if pooled_direct:
+        straight = rt["pooled"].to_numpy() & (rt["gate"].to_numpy() >= 0)
+        direct = rt[straight].assign(bit=lambda r: np.left_shift(1, r["gate"].to_numpy()))
+        direct = direct.sort_values("step", kind="stable").groupby(["src", "deficit"], sort=False).agg(
+            step=("step", "first"), bits=("bit", lambda b: int(np.bitwise_or.reduce(b.to_numpy())))).reset_index()
+        add(direct["src"], direct["deficit"], "retire", route=direct["step"].to_numpy(), pooled=True,
+            pooled_gates=direct["bits"].to_numpy())
+        rt = rt[~straight]
     ungated = rt[rt["gate"] < 0]
     add(ungated["src"], ungated["deficit"], "retire", route=ungated["step"].to_numpy(),
         pooled=ungated["pooled"].to_numpy())
@@ -307,8 +330,14 @@ def build_arcs(problem: ComplianceProblem) -> CreditArcs:
                       tail=tail.astype(np.int64), head=head.astype(np.int64),
                       capacity=column("capacity", np.int64), kind=column("kind", np.int8),
                       route=column("route", np.int8), pooled=column("pooled", bool),
+                      pooled_gates=column("pooled_gates", np.int8),
                       gate=column("gate", np.int8), steps=step_names, node_start=node_start.astype(np.int64),
                       arc_start=arc_start.astype(np.int64), supply=supply, deficits=total_def)
+
+
+def generalised(problem: ComplianceProblem) -> bool:
+    """Whether the optimum is a generalised flow: pooling under an exchange ratio other than 1."""
+    return problem.pooling and problem.exchange_ratio != 1
 
 
 def _gate_table(problem: ComplianceProblem, maker_code: dict, state_code: dict, base: int) -> pd.DataFrame:

@@ -20,8 +20,24 @@ Solvers (``solver`` of :func:`solve_flows`):
   of the earlier ones by a row. A reference, and the only solver of a pooling cap below 100 %
   (side rows the network solvers cannot hold): those manufacturers are always solved with HiGHS,
   as mixed-integer programs to keep whole tenths.
+
+Under a pooling exchange ratio r other than 1 the network is a generalised flow, which no network
+solver holds: :func:`solve_generalised` solves every manufacturer with pooled arcs by HiGHS, whatever
+``solver`` says. The pooled retire arcs into one deficit through one class of rule gates
+(:func:`pooled_groups`) share an integer column m (tenths of deficit met) with
+den x m - num x (sum of their flows f, tenths of credits) <= 0 for r = num/den, and the deficit
+receives m instead of the flows: the pooled credits a deficit row takes by one route are converted
+together, rounded down to the tenth. (Rounding each arc on its own instead leaves HiGHS a
+branch-and-bound it cannot close on the national default scenario; by deficit row, the relaxation
+is all but exact.) The tiers stay, but the second counts what is lost: credits expired plus, on
+pooled arcs, f - m (the credits retired beyond the deficit they meet; negative where r > 1). With
+the deficits met fixed by the first tier, that is the largest bank left at the horizon, as the
+second tier means at r = 1.
 """
 from __future__ import annotations
+
+import math
+from fractions import Fraction
 
 import networkx as nx
 import numpy as np
@@ -197,51 +213,150 @@ def solve_networkx(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, dem
     return np.array([flow[u][v] for u, v in zip(tail.tolist(), head.tolist())], dtype=np.int64)
 
 
+def pooled_arcs(arcs: CreditArcs, part: slice) -> np.ndarray:
+    """Indices (within ``part``) of the pooled retire arcs: those leaving an ``import`` node."""
+    return np.nonzero(arcs.pooled[part] & (arcs.field("kind", arcs.tail[part]) == NODE_KINDS.index("import")))[0]
+
+
+def pooled_groups(arcs: CreditArcs, part: slice) -> tuple[np.ndarray, np.ndarray]:
+    """The pooled retire arcs of ``part`` (:func:`pooled_arcs`) and the group of each: arcs into one
+    deficit node counting against one set of gates (``pooled_gates``), numbered by deficit node,
+    then gate set. Groups share one met column in :func:`solve_generalised`."""
+    gained = pooled_arcs(arcs, part)
+    key = np.stack([arcs.head[part][gained], arcs.pooled_gates[part][gained].astype(np.int64)], axis=1)
+    group = np.unique(key, axis=0, return_inverse=True)[1].reshape(-1) if len(gained) else np.zeros(0, np.int64)
+    return gained, group.astype(np.int64)
+
+
+def solve_generalised(arcs: CreditArcs, maker: int, ratio: Fraction,
+                      side_rows: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The lexicographic optimum of a manufacturer's network under a pooling exchange ratio (see the
+    module docstring): the flow (tenths of credits) and what each arc delivers to its head (tenths
+    of deficit met on a pooled retire arc, the flow elsewhere), one value per arc of the slice.
+
+    ``side_rows`` are (columns, cap) rows over the arcs of the slice and, from the slice's length
+    on, the met columns of the groups of :func:`pooled_groups`. A group's met is handed to its arcs
+    in arc order: floor(ratio x flow) each, then a tenth more to each arc whose product is not whole
+    until the group's met is reached (less where it runs out first).
+    """
+    nodes, part = arcs.part(maker)
+    tail, head = arcs.tail[part] - nodes.start, arcs.head[part] - nodes.start
+    gained, group = pooled_groups(arcs, part)
+    sink = int(np.nonzero(arcs.field("kind", nodes) == NODE_KINDS.index("sink"))[0][0])
+    x = solve_highs(tail, head, arcs.capacity[part], arcs.demand[nodes], tier_flags(arcs, part), side_rows or [],
+                    gained, ratio, sink, group)
+    flow = x[:len(tail)]
+    met = flow.copy()
+    for g, group_met in enumerate(x[len(tail):].tolist()):
+        members = gained[group == g]
+        met[members] = share_met(flow[members].tolist(), group_met, ratio)
+    return flow, met
+
+
+def share_met(credits: list[int], met: int, ratio: Fraction) -> list[int]:
+    """``met`` tenths of deficit shared among pooled amounts of ``credits`` tenths, in order: each
+    floor(ratio x credits) while ``met`` lasts, then a tenth more to each whose product is not whole
+    until ``met`` is reached. No share exceeds ratio x credits rounded up.
+
+    Raises
+    ------
+    ConservationError
+        Where ``met`` exceeds what the amounts can meet at ``ratio`` (rounded up one by one).
+    """
+    floors = [math.floor(ratio * c) for c in credits]
+    left = met
+    shares = []
+    for f in floors:
+        shares.append(min(f, left))
+        left -= shares[-1]
+    for i, c in enumerate(credits):
+        if left and ratio * c != floors[i]:
+            shares[i] += 1
+            left -= 1
+    if left:
+        raise ConservationError("pooled credits meet more deficit than the exchange ratio allows")
+    return shares
+
+
 def solve_highs(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand: np.ndarray,
-                flags: np.ndarray, side_rows: list[tuple[np.ndarray, int]]) -> np.ndarray:
+                flags: np.ndarray, side_rows: list[tuple[np.ndarray, int]],
+                gained: np.ndarray | None = None, ratio: Fraction = Fraction(1), sink: int = -1,
+                group: np.ndarray | None = None) -> np.ndarray:
     """Lexicographic LP with HiGHS: one stage per tier, each adding a row that holds the previous
     tier at its optimum, so HiGHS restarts from the previous basis (primal simplex, since the
     previous solution stays feasible). Presolve is off: on these network LPs it costs more than it
-    saves. ``side_rows`` (arc indices, cap) make the stages mixed-integer programs."""
+    saves. ``side_rows`` (column indices, cap) make the stages mixed-integer programs.
+
+    With ``gained`` (arc indices) and their ``group`` (0, 1, ...; arcs of a group share a head),
+    each group gets a met column (after the arcs, by group) that the head receives instead of the
+    flows, at most ``ratio`` times their sum, and the second tier also counts flow minus met (see
+    :func:`solve_generalised`). The stages are then mixed-integer programs (with presolve) and the
+    result holds the arc flows followed by the met columns. Gains break the network's overall
+    balance, so node ``sink`` (where every credit and every met deficit ends) then takes whatever
+    reaches it: its row is left free.
+    """
     import highspy  # imported here: a reference solver, and SciPy's sparse module is slow to import
     from scipy import sparse
 
-    n_e, n_v = len(tail), len(demand)
-    A = sparse.csc_array((np.concatenate([np.ones(n_e), -np.ones(n_e)]),
-                          (np.concatenate([head, tail]), np.concatenate([np.arange(n_e), np.arange(n_e)]))),
-                         shape=(n_v, n_e))
+    gained = np.zeros(0, dtype=np.int64) if gained is None else gained
+    group = np.arange(len(gained)) if group is None else group
+    n_e, n_v, n_g = len(tail), len(demand), (int(group.max()) + 1 if len(gained) else 0)
+    n = n_e + n_g
+    into = np.ones(n_e, dtype=bool)
+    into[gained] = False  # a gained arc's head receives its group's met column instead
+    group_head = np.zeros(n_g, dtype=np.int64)
+    group_head[group] = head[gained]
+    arc_cols = np.arange(n_e)
+    A = sparse.csc_array((np.concatenate([np.ones(int(into.sum())), -np.ones(n_e), np.ones(n_g)]),
+                          (np.concatenate([head[into], tail, group_head]),
+                           np.concatenate([arc_cols[into], arc_cols, n_e + np.arange(n_g)]))),
+                         shape=(n_v, n))
     h = _quiet_highs()
-    h.setOptionValue("presolve", "off")
+    h.setOptionValue("presolve", "on" if n_g else "off")
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_e, n_v
-    lp.col_cost_ = np.zeros(n_e)
-    lp.col_lower_ = np.zeros(n_e)
-    lp.col_upper_ = np.where(capacity >= 0, capacity, highspy.kHighsInf).astype(float)
-    lp.row_lower_ = lp.row_upper_ = demand.astype(float)
+    lp.num_col_, lp.num_row_ = n, n_v
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.concatenate([np.where(capacity >= 0, capacity, highspy.kHighsInf).astype(float),
+                                    np.full(n_g, highspy.kHighsInf)])
+    held = np.ones(n_v, dtype=bool)
+    if n_g:
+        held[sink] = False
+    lp.row_lower_ = np.where(held, demand, -highspy.kHighsInf).astype(float)
+    lp.row_upper_ = np.where(held, demand, highspy.kHighsInf).astype(float)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
     h.passModel(lp)
     for cols, cap in side_rows:
         h.addRow(-highspy.kHighsInf, float(cap), len(cols), cols.astype(np.int32), np.ones(len(cols)))
-    if side_rows:  # side rows break total unimodularity: keep whole tenths by integrality
-        h.changeColsIntegrality(n_e, np.arange(n_e, dtype=np.int32), np.full(n_e, highspy.HighsVarType.kInteger))
-    all_cols = np.arange(n_e, dtype=np.int32)
-    x = np.zeros(n_e)
-    for stage, goal in enumerate(flags):
+    for g in range(n_g):  # den * met - num * (sum of the group's flows) <= 0
+        members = gained[group == g]
+        h.addRow(-highspy.kHighsInf, 0.0, len(members) + 1, np.concatenate([[n_e + g], members]).astype(np.int32),
+                 np.concatenate([[ratio.denominator], np.full(len(members), -ratio.numerator)]).astype(float))
+    if side_rows or n_g:  # side rows and gains break total unimodularity: keep whole tenths by integrality
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
+    goals = np.hstack([flags.astype(float), np.zeros((len(flags), n_g))])
+    if n_g:  # the second tier also counts the credits pooled arcs retire beyond the deficit they meet
+        goals[TIERS.index("expire"), gained] += 1
+        goals[TIERS.index("expire"), n_e:] = -1
+    all_cols = np.arange(n, dtype=np.int32)
+    x = np.zeros(n)
+    for stage, cost in enumerate(goals):
         if stage == 1:  # only costs change (and a row the solution meets): primal simplex restarts best
             h.setOptionValue("simplex_strategy", 4)
-        cost = goal.astype(float)
-        h.changeColsCost(n_e, all_cols, cost)
+        h.changeColsCost(n, all_cols, cost)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise ConservationError(f"HiGHS did not solve the credit network: {h.modelStatusToString(h.getModelStatus())}")
         x = np.asarray(h.getSolution().col_value)
-        picked = np.nonzero(goal)[0].astype(np.int32)
+        picked = np.nonzero(cost)[0].astype(np.int32)
         if len(picked):  # later stages stay on this optimal face (whole tenths)
-            h.addRow(-highspy.kHighsInf, float(np.round(cost @ x)), len(picked), picked, np.ones(len(picked)))
+            h.addRow(-highspy.kHighsInf, float(np.round(cost @ x)), len(picked), picked, cost[picked])
     xi = np.round(x).astype(np.int64)
-    if np.abs(x - xi).max(initial=0) > 1e-6 or np.abs(A @ xi - demand).max(initial=0) > 0:
+    if np.abs(x - xi).max(initial=0) > 1e-6 or np.abs((A @ xi - demand)[held]).max(initial=0) > 0:
         raise ConservationError("HiGHS returned a flow that is not whole tenths")
+    if n_g and (ratio.denominator * xi[n_e:] > ratio.numerator * np.bincount(group, xi[gained], n_g)).any():
+        raise ConservationError("HiGHS met more deficit with pooled credits than the exchange ratio allows")
     return xi
 
 

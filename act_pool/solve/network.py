@@ -20,7 +20,8 @@ Nodes (``kind`` attribute, tuple ids):
 Edges carry ``capacity`` (absent: unbounded), ``weight`` (integer cost), ``kind`` (carry, draw,
 retire, gate, export, import, expire, end, unmet, spill, drain) and, on retire arcs, ``route``
 (the retirement step; out of a gate, the first step through it) and ``pooled``; gate arcs carry
-``gate``.
+``gate``. Under a pooling exchange ratio other than 1, pooled retire arcs run straight from their
+``import`` node to the deficit and carry ``gates`` (the gates they count against, comma-separated).
 
 Costs make the optimum lexicographic, in four tiers: fewest unmet deficits, then fewest expired
 credits (the largest unexpired bank at the horizon, since retirements are then fixed), then the
@@ -70,9 +71,9 @@ def network_graph(arcs: CreditArcs, maker: int, flow: np.ndarray | None = None, 
     G.add_nodes_from((n, {"kind": n[len(prefix)], "demand": d}) for n, d in zip(ids, arcs.demand[nodes].tolist()))
     columns = zip((arcs.tail[part] - nodes.start).tolist(), (arcs.head[part] - nodes.start).tolist(),
                   arcs.capacity[part].tolist(), arcs.kind[part].tolist(), arcs.route[part].tolist(),
-                  arcs.pooled[part].tolist(), arcs.gate[part].tolist(), flags,
+                  arcs.pooled[part].tolist(), arcs.gate[part].tolist(), arcs.pooled_gates[part].tolist(), flags,
                   flow[part].tolist() if flow is not None else [None] * (part.stop - part.start))
-    for u, v, cap, kind, route, pooled, gate, flag, f in columns:
+    for u, v, cap, kind, route, pooled, gate, bits, flag, f in columns:
         attrs = {"kind": ARC_KINDS[kind], "weight": sum(w for w, on in zip(weights, flag) if on)}
         if cap >= 0:
             attrs["capacity"] = cap
@@ -80,6 +81,8 @@ def network_graph(arcs: CreditArcs, maker: int, flow: np.ndarray | None = None, 
             attrs["route"], attrs["pooled"] = arcs.steps[route], pooled
         if gate >= 0:
             attrs["gate"] = GATES[gate]
+        if bits:
+            attrs["gates"] = ",".join(g for i, g in enumerate(GATES) if bits >> i & 1)
         if f is not None:
             attrs["flow"] = f
         G.add_edge(ids[u], ids[v], **attrs)

@@ -7,6 +7,7 @@ regulatory-order solver (:mod:`act_pool.solve.sequential`) and the optimiser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Iterable
 
 import pandas as pd
@@ -87,6 +88,9 @@ class ComplianceProblem:
     pooling : bool
     pool_states : frozenset of str
     steps : list of Step
+    exchange_ratio : Fraction
+        Tenths of a receiving state's deficit met by each tenth of a pooled credit (2025 amendments;
+        rule ``pooling.exchange_ratio``). A pooled retirement of c tenths meets floor(ratio * c).
     """
 
     lots: pd.DataFrame
@@ -99,6 +103,7 @@ class ComplianceProblem:
     pool_states: frozenset[str]
     steps: list[Step] = field(default_factory=list)
     transfers: list[dict] = field(default_factory=list)
+    exchange_ratio: Fraction = Fraction(1)
 
     @property
     def manufacturers(self) -> list[str]:
@@ -122,7 +127,8 @@ def build_problem(scenario: Scenario, obligations: pd.DataFrame) -> CompliancePr
     return ComplianceProblem(lots=lots, deficits=deficits, gates=gates, years=scenario.years,
                              makeup_years=clauses.makeup_model_years(rules),
                              makeup_zev_only=bool(rules.value("makeup.zev_only")), pooling=scenario.pooling,
-                             pool_states=pool_states, steps=retirement_steps(rules), transfers=transfers)
+                             pool_states=pool_states, steps=retirement_steps(rules), transfers=transfers,
+                             exchange_ratio=clauses.pooling_exchange_ratio(rules))
 
 
 def _credit_lots(scenario: Scenario, obligations: pd.DataFrame) -> pd.DataFrame:
@@ -210,7 +216,7 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
             transfers.append({"manufacturer": t.seller, "origin_manufacturer": r["origin_manufacturer"],
                               "origin_state": r["origin_state"], "vintage": r["vintage"], "origin_group": r["group"],
                               "credit_type": r["credit_type"], "action": "transfer", "state": r["origin_state"],
-                              "model_year": int(t.model_year), "group": r["group"], "credits": take,
+                              "model_year": int(t.model_year), "group": r["group"], "credits": take, "deficit_met": 0,
                               "year": int(t.model_year), "rule": f"trade to {t.buyer}", "lot": sold["lot"]})
     if problems:
         raise InputError(problems)

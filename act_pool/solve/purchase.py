@@ -22,5 +22,6 @@ def purchase_movements(scenario: Scenario, compliance: pd.DataFrame) -> list[dic
     return [{"manufacturer": r.manufacturer, "origin_manufacturer": MARKET, "origin_state": r.state,
              "vintage": int(r.model_year), "origin_group": r.group, "credit_type": "ZEV", "action": "retire",
              "state": r.state, "model_year": int(r.model_year), "group": r.group, "credits": int(r.unmet),
+             "deficit_met": int(r.unmet),
              "year": int(r.model_year), "rule": "purchase", "lot": -1}
             for r in rows.itertuples(index=False)]

@@ -7,6 +7,13 @@ year's own, step by step in :func:`~act_pool.solve.problem.retirement_steps` ord
 credits first within each step. With pooling, only then do other states' remaining (surplus)
 credits meet what is still open (credits of states whose gate row allows it that year, ``may_send``). Credits whose life ends with the year expire.
 
+Under a pooling exchange ratio r other than 1 (rule ``pooling.exchange_ratio``), the pooled credits a
+deficit row takes by one route (:func:`pooled_route`) are converted together: after C tenths, c
+more meet floor(r x (C + c)) - floor(r x C) (:func:`~act_pool.rules.clauses.pooled_deficit_met`).
+A pooled lot meeting n tenths still open takes the fewest credits that meet n (all it holds if
+fewer); the rule gates and the pooling cap count the deficit met. A lot too small to meet a tenth
+more is passed over, and with r = 0 nothing is pooled.
+
 An explicit order (2025 amendments) re-sorts the steps (``nzev-first`` or ``zev-first``;
 ``own-group-first`` or ``cross-group-first``) and the credits within a step
 (``earliest-expiring-first``, ``oldest-first`` or ``newest-first``); the rule gates stay.
@@ -14,11 +21,13 @@ An explicit order (2025 amendments) re-sorts the steps (``nzev-first`` or ``zev-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
+from act_pool.rules.clauses import pooled_credits_needed, pooled_deficit_met
 from act_pool.solve.problem import ComplianceProblem, Step
 
 MOVEMENT_KEYS = ("manufacturer", "origin_manufacturer", "origin_state", "vintage", "origin_group", "credit_type",
-                 "action", "state", "model_year", "group", "credits", "year", "rule", "lot")
+                 "action", "state", "model_year", "group", "credits", "deficit_met", "year", "rule", "lot")
 
 
 @dataclass
@@ -91,6 +100,7 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
              for r in problem.gates[problem.gates["manufacturer"] == manufacturer].itertuples(index=False)}
     states = sorted({s for s, _, _ in deficits} | {lot.origin_state for lot in lots})
     out: list[dict] = []
+    pooled_in: dict[tuple, int] = {}  # pooled credits so far per deficit row and route
     for lot in lots:  # opening balances already past their life
         if lot.last_use < first:
             out.append(_expire(lot))
@@ -102,7 +112,7 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
             for d in range(t - m, t + 1):
                 carried = d < t
                 _serve(steps, s, d, t, own, deficits, gates, out, zev_only=carried and problem.makeup_zev_only)
-        if problem.pooling:
+        if problem.pooling and problem.exchange_ratio > 0:
             for s in states:
                 for d in range(t - m, t + 1):
                     g = gates.get((s, d))
@@ -111,7 +121,8 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
                     others = [lot for lot in lots if lot.origin_state != s and lot.origin_state in problem.pool_states
                               and gates.get((lot.origin_state, t), {}).get("may_send", False)]
                     _serve(steps, s, d, t, others, deficits, gates, out,
-                           zev_only=d < t and problem.makeup_zev_only, pooled=True)
+                           zev_only=d < t and problem.makeup_zev_only, ratio=problem.exchange_ratio,
+                           pooled_in=pooled_in)
         for lot in lots:
             if lot.last_use == t and lot.remaining > 0:
                 out.append(_expire(lot))
@@ -119,51 +130,75 @@ def _solve_manufacturer(problem: ComplianceProblem, manufacturer: str, steps: li
     return out
 
 
+def pooled_route(gate: str | None) -> str:
+    """The route class within which a deficit row's pooled credits are converted together: the
+    rule gate they pass (the low-volume flexibility and the tractor offset as one), '' for none."""
+    return "tractor-flexibility" if gate in ("low_volume", "tractor_offset") else (gate or "")
+
+
 def _serve(steps: list[Step], state: str, d: int, t: int, lots: list[_Lot], deficits: dict,
-           gates: dict, out: list[dict], zev_only: bool, pooled: bool = False) -> None:
-    """Meet the open deficits of ``state`` and model year ``d`` in year ``t`` from ``lots``."""
+           gates: dict, out: list[dict], zev_only: bool, ratio: Fraction | None = None,
+           pooled_in: dict | None = None) -> None:
+    """Meet the open deficits of ``state`` and model year ``d`` in year ``t`` from ``lots``; pooled
+    credits (``ratio``: the exchange ratio, > 0; ``pooled_in``: credits pooled so far per deficit
+    row and route) as the module docstring says."""
     gate = gates.get((state, d))
     if gate is None:
         return
+    pooled = ratio is not None
+    pooled_in = {} if pooled_in is None else pooled_in
     for step in steps:
         if zev_only and step.credit_type != "ZEV":
             continue
         for group in step.target_groups:
             key = (state, d, group)
+            route = key + (pooled_route(step.gate),)
             while deficits.get(key, 0) > 0:
-                lot = _first_lot(lots, step, t)
+                before = pooled_in.get(route, 0)
+                least = pooled_credits_needed(ratio, 1, before) if pooled and ratio != 1 else 1  # a tenth more
+                lot = _first_lot(lots, step, t, least)
                 room = min(deficits[key], gate[step.gate] if step.gate else deficits[key],
                            gate["pool"] if pooled else deficits[key])
                 if lot is None or room <= 0:
                     break
-                take = min(room, lot.remaining)
+                if pooled and ratio != 1:
+                    take = min(pooled_credits_needed(ratio, room, before), lot.remaining)
+                    met = min(room, pooled_deficit_met(ratio, take, before))
+                    pooled_in[route] = before + take
+                else:
+                    take = met = min(room, lot.remaining)
                 lot.remaining -= take
-                deficits[key] -= take
+                deficits[key] -= met
                 if step.gate:
-                    gate[step.gate] -= take
+                    gate[step.gate] -= met
                 if pooled:
-                    gate["pool"] -= take
-                out.append(_retire(lot, state, d, group, take, t, step))
+                    gate["pool"] -= met
+                out.append(_retire(lot, state, d, group, take, met, t, step))
 
 
-def _first_lot(lots: list[_Lot], step: Step, t: int) -> _Lot | None:
+def _first_lot(lots: list[_Lot], step: Step, t: int, least: int = 1) -> _Lot | None:
+    """The first lot (in the order of ``lots``) that the step may retire in year ``t`` and that holds
+    at least ``least`` tenths."""
     for lot in lots:  # sorted earliest expiring first
-        if (lot.remaining > 0 and lot.credit_type == step.credit_type and lot.group in step.source_groups
+        if (lot.remaining >= least and lot.credit_type == step.credit_type and lot.group in step.source_groups
                 and lot.available_from <= t <= lot.last_use):
             return lot
     return None
 
 
-def _retire(lot: _Lot, state: str, model_year: int, group: str, credits: int, year: int, step: Step) -> dict:
+def _retire(lot: _Lot, state: str, model_year: int, group: str, credits: int, met: int, year: int,
+            step: Step) -> dict:
     return {"manufacturer": lot.manufacturer, "origin_manufacturer": lot.origin_manufacturer,
             "origin_state": lot.origin_state, "vintage": lot.vintage, "origin_group": lot.group,
             "credit_type": lot.credit_type, "action": "retire", "state": state, "model_year": model_year,
-            "group": group, "credits": credits, "year": year, "rule": step.name, "lot": lot.lot}
+            "group": group, "credits": credits, "deficit_met": met, "year": year, "rule": step.name,
+            "lot": lot.lot}
 
 
 def _expire(lot: _Lot) -> dict:
     return {"manufacturer": lot.manufacturer, "origin_manufacturer": lot.origin_manufacturer,
             "origin_state": lot.origin_state, "vintage": lot.vintage, "origin_group": lot.group,
             "credit_type": lot.credit_type, "action": "expire", "state": lot.origin_state,
-            "model_year": lot.last_use, "group": lot.group, "credits": lot.remaining, "year": lot.last_use,
+            "model_year": lot.last_use, "group": lot.group, "credits": lot.remaining, "deficit_met": 0,
+            "year": lot.last_use,
             "rule": "credit-life", "lot": lot.lot}

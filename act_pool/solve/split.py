@@ -7,6 +7,14 @@ in turn, in a fixed order (draw, retire, export, import, carry, expire, end; amo
 kind, by the name of the node they lead to). A parcel that reaches a deficit is a retirement,
 decided where it left its ``avail`` or ``import`` node (that year, on that arc's route); one that
 reaches the expiry node expired. The result is a DataFrame with the ledger's movement columns.
+
+Under a pooling exchange ratio r other than 1, a pooled retire arc runs straight to its deficit and
+meets m tenths (``met``: its share of its group's met column, see
+:func:`~act_pool.solve.mincost.solve_generalised`) with the f tenths of credits it carries. Its
+parcels share m in the order they were taken (:func:`~act_pool.solve.mincost.share_met`): each
+meets floor(r x credits) (less where m runs out first), and what m has beyond those floors goes a
+tenth at a time, in the same order, to the parcels whose r x credits is not whole, so that no
+parcel meets more than r x credits rounded up and the parcels together meet exactly m.
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ import pandas as pd
 from act_pool.errors import ConservationError
 from act_pool.rules import clauses
 from act_pool.solve.arcs import ARC_KINDS, GATES, NODE_KINDS, CreditArcs, node_key, text_codes, without_year
+from act_pool.solve.mincost import share_met
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -46,8 +55,10 @@ def _node_order(arcs: CreditArcs) -> np.ndarray:
     return np.concatenate([order_yearly, np.nonzero(gate_in)[0], np.nonzero(gate_out)[0]])
 
 
-def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: ComplianceProblem) -> pd.DataFrame:
-    """Ledger movements (retire and expire) of the flows of every manufacturer's network.
+def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: ComplianceProblem,
+                       met: np.ndarray | None = None) -> pd.DataFrame:
+    """Ledger movements (retire and expire) of the flows of every manufacturer's network; ``met``
+    (default: the flows) is what each arc delivers to its head (see the module docstring).
 
     Raises
     ------
@@ -73,6 +84,10 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     starts = np.searchsorted(arcs.tail[positive], np.arange(len(arcs.key) + 1))
     heads, flows, kinds, routes = (arcs.head[positive].tolist(), flow[positive].tolist(),
                                    arcs.kind[positive].tolist(), arcs.route[positive].tolist())
+    ratio = problem.exchange_ratio
+    met = flow if met is None else met
+    delivered = met[positive].tolist()
+    shared = (arcs.pooled[positive] & ((met[positive] != flow[positive]) | (ratio != 1))).tolist()
     node_kind = arcs.field("kind").tolist()
     node_year = arcs.field("year").tolist()
     k_deficit, k_expire, k_end = NODE_KINDS.index("deficit"), NODE_KINDS.index("expire"), NODE_KINDS.index("end")
@@ -80,7 +95,7 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     retire = ARC_KINDS.index("retire")
 
     inbox: dict[int, list[list]] = {}
-    retired: list[tuple] = []  # (lot row, deficit node, credits, year, route)
+    retired: list[tuple] = []  # (lot row, deficit node, credits, year, route, deficit met)
     expired: list[tuple] = []  # (lot row, credits)
     in_order = _bank_chains(arcs, flow, lots, entry_node, inbox, expired)
     for i in np.nonzero(~in_order)[0].tolist():  # the other chains' lots enter the walk below
@@ -104,6 +119,7 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
             route = routes[a] if leaving and kinds[a] == retire else None
             year = node_year[n] if leaving else None
             v_kind = node_kind[v]
+            first_piece = len(retired)
             while need > 0:
                 if q == len(parcels):
                     raise ConservationError("flow out of a credit network node exceeds the credits that reached it")
@@ -111,7 +127,7 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
                 take = min(need, p[1])
                 moved = [p[0], take, p[2] if route is None else route, p[3] if year is None else year]
                 if v_kind == k_deficit:
-                    retired.append((moved[0], v, take, moved[3], moved[2]))
+                    retired.append((moved[0], v, take, moved[3], moved[2], take))
                 elif v_kind == k_expire:
                     expired.append((moved[0], take))
                 elif v_kind != k_end:
@@ -120,6 +136,9 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
                 p[1] -= take
                 if p[1] == 0:
                     q += 1
+            if shared[a] and v_kind == k_deficit:
+                shares = share_met([piece[2] for piece in retired[first_piece:]], delivered[a], ratio)
+                retired[first_piece:] = [piece[:5] + (m,) for piece, m in zip(retired[first_piece:], shares)]
         if any(p[1] > 0 for p in parcels[q:]):
             raise ConservationError("credits stranded in the credit network")
     return _movements(arcs, lots, pre, retired, expired)
@@ -183,7 +202,7 @@ def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired:
                expired: list[tuple]) -> pd.DataFrame:
     """The movement table: lot columns joined to the retirements and expiries found."""
     base = ["manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type", "lot"]
-    r = np.array(retired, dtype=np.int64).reshape(-1, 5)
+    r = np.array(retired, dtype=np.int64).reshape(-1, 6)
     ret = lots[base].iloc[r[:, 0]].reset_index(drop=True)
     deficit = r[:, 1]
     ret["action"] = "retire"
@@ -191,6 +210,7 @@ def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired:
     ret["model_year"] = arcs.field("year", deficit)
     ret["to_group"] = np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)] if len(r) else []
     ret["credits"] = r[:, 2]
+    ret["deficit_met"] = r[:, 5]
     ret["year"] = r[:, 3]
     ret["rule"] = np.array(arcs.steps, dtype=object)[r[:, 4]] if len(r) else []
     x = np.array(expired, dtype=np.int64).reshape(-1, 2)
@@ -198,6 +218,7 @@ def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired:
                     ignore_index=True)
     last_use = np.concatenate([lots["last_use"].to_numpy(np.int64)[x[:, 0]], pre["last_use"].to_numpy(np.int64)])
     exp["action"] = "expire"
+    exp["deficit_met"] = 0
     exp["state"] = exp["origin_state"]
     exp["model_year"] = last_use
     exp["to_group"] = exp["group"]
@@ -206,4 +227,4 @@ def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired:
     out = pd.concat([ret, exp], ignore_index=True)
     out = out.rename(columns={"group": "origin_group"}).rename(columns={"to_group": "group"})
     return out[list(MOVEMENT_KEYS)].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
-                                            "year": "int64", "lot": "int64"})
+                                            "deficit_met": "int64", "year": "int64", "lot": "int64"})
