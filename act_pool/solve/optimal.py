@@ -14,7 +14,10 @@ So is a pooling exchange ratio other than 1 (a generalised flow, see
 :func:`~act_pool.solve.mincost.solve_generalised`): every manufacturer with pooled arcs is then
 solved with HiGHS as a mixed-integer program whatever the choice, its pooled routes running straight
 to their deficits (:mod:`act_pool.solve.arcs`) with the rule gates they share with the state's own
-credits as side rows (:func:`gate_side_rows`); the others keep the chosen solver.
+credits as side rows (:func:`gate_side_rows`); the others keep the chosen solver. Those
+mixed-integer programs are bounded in work (:data:`~act_pool.solve.mincost.GENERALISED_NODES`):
+on large networks the plan may stop short of the optimum by a little (see
+:mod:`act_pool.solve.mincost`).
 """
 from __future__ import annotations
 
