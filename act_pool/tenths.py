@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pa_compute
 
 ROUNDING_MODES = ("half-up", "literal")
 
@@ -103,5 +105,7 @@ def format_tenths_column(tenths: pd.Series) -> pd.Series:
     """:func:`format_tenths` of every value of an integer column, at once (same index)."""
     values = tenths.to_numpy(dtype=np.int64)
     whole, tenth = np.divmod(np.abs(values), 10)
-    text = pd.Series(whole, index=tenths.index).astype(str) + "." + pd.Series(tenth, index=tenths.index).astype(str)
-    return text.where(values >= 0, "-" + text)
+    text = pa_compute.binary_join_element_wise(pa.array(whole).cast(pa.string()), pa.array(tenth).cast(pa.string()),
+                                               ".")
+    text = pa_compute.if_else(pa.array(values < 0), pa_compute.binary_join_element_wise("-", text, ""), text)
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=tenths.index, dtype="str")

@@ -27,4 +27,6 @@ def test_write_csv_takes_the_fast_path_only_where_nothing_needs_quotes(tmp_path,
     assert calls == [] and (tmp_path / "a.csv").exists()
     write_csv(pd.DataFrame({"manufacturer": pd.array(NEEDS_QUOTES, dtype="str")}), tmp_path / "b.csv")
     assert calls == [1]
-    assert tables._needs_quotes(pd.DataFrame({"a,b": [1]}))
+    assert tables._needs_quotes(pd.DataFrame({"a,b": [1]}), set())
+    named = pd.DataFrame({"credits": pd.array(["1,5"], dtype="str")})
+    assert tables._needs_quotes(named, set()) and not tables._needs_quotes(named, {"credits"})

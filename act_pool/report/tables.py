@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 import pyarrow as pa
@@ -36,14 +36,14 @@ def tenths_to_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, plain: Iterable[str] = ()) -> None:
     """``frame`` as CSV at ``path``, in pandas' dialect (``,``, quotes only where a value holds a
     comma, a quote or a line break, ``\\n`` line ends, missing as empty), for integer and text columns.
 
     Written with pyarrow where no value needs quotes (several times faster), else with pandas; the
-    bytes are the same either way.
+    bytes are the same either way. ``plain`` names columns known to need none (numbers as text).
     """
-    if _needs_quotes(frame) or not all(pd.api.types.is_integer_dtype(t) or pd.api.types.is_string_dtype(t)
+    if _needs_quotes(frame, set(plain)) or not all(pd.api.types.is_integer_dtype(t) or pd.api.types.is_string_dtype(t)
                                        for t in frame.dtypes):
         frame.to_csv(path, index=False, lineterminator="\n")
         return
@@ -54,11 +54,12 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     Path(path).write_bytes(buf.getvalue())
 
 
-def _needs_quotes(frame: pd.DataFrame) -> bool:
-    """Whether a column name or a text value holds a comma, a quote or a line break."""
+def _needs_quotes(frame: pd.DataFrame, plain: set[str]) -> bool:
+    """Whether a column name or a text value (outside the ``plain`` columns) holds a comma, a quote
+    or a line break."""
     texts = [str(c) for c in frame.columns]
     for c in frame.columns:
-        if pd.api.types.is_string_dtype(frame[c].dtype):
+        if c not in plain and pd.api.types.is_string_dtype(frame[c].dtype):
             texts.extend(str(v) for v in frame[c].dropna().unique())
     return re.search(r'[,"\r\n]', "\x00".join(texts)) is not None
 

@@ -45,13 +45,10 @@ def write_results(result: "Result", out_dir: Path, graphml: bool = False, report
 def write_into(result: "Result", folder: Path) -> None:
     """Write the CSV tables and summary.json into an existing folder (no atomicity)."""
     ledger = result.ledger.drop(columns=["lot"])
-    tables = {
-        "compliance.csv": tenths_to_text(result.compliance, TENTHS_COLUMNS["compliance"]),
-        "ledger.csv": tenths_to_text(ledger, TENTHS_COLUMNS["ledger"]),
-        "balances.csv": tenths_to_text(result.balances, TENTHS_COLUMNS["balances"]),
-    }
-    for name, frame in tables.items():
-        write_csv(frame, folder / name)
+    for name, frame in (("compliance", result.compliance), ("ledger", ledger), ("balances", result.balances)):
+        text = tenths_to_text(frame, TENTHS_COLUMNS[name])
+        numbers = TENTHS_COLUMNS[name] + [c for c in frame.columns if frame[c].dtype == bool]
+        write_csv(text, folder / f"{name}.csv", plain=numbers)
     with open(folder / "summary.json", "w", encoding="utf-8", newline="\n") as fh:
         json.dump(result.summary(), fh, indent=2, ensure_ascii=False)
         fh.write("\n")
