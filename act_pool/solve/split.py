@@ -32,14 +32,15 @@ _EDGE_ORDER = {"draw": 0, "retire": 1, "export": 2, "import": 3, "carry": 4, "ex
 _LAYER = {"bank": 0, "avail": 1, "hub": 2, "import": 3}
 
 
-def _arc_order(arcs: CreditArcs) -> np.ndarray:
-    """Arc indices sorted by tail, then the out-arc order of the module docstring."""
-    edge_rank = np.array([_EDGE_ORDER.get(k, 9) for k in ARC_KINDS])[arcs.kind]
-    h = arcs.head
+def _arc_order(arcs: CreditArcs, arcs_taken: np.ndarray) -> np.ndarray:
+    """The arcs ``arcs_taken`` (indices) sorted by tail, then the out-arc order of the module docstring."""
+    edge_rank = np.array([_EDGE_ORDER.get(k, 9) for k in ARC_KINDS])[arcs.kind[arcs_taken]]
+    h = arcs.head[arcs_taken]
     kind_name = np.argsort(np.argsort(np.array(NODE_KINDS)))[arcs.field("kind", h)]  # alphabetical
     gate_name = np.append(np.argsort(np.argsort(np.array(GATES))), 0)[arcs.field("gate", h)]
     last = np.where(arcs.field("kind", h) == NODE_KINDS.index("deficit"), arcs.field("group", h), gate_name)
-    return np.lexsort((last, arcs.field("year", h), arcs.field("state", h), kind_name, edge_rank, arcs.tail))
+    keys = (last, arcs.field("year", h), arcs.field("state", h), kind_name, edge_rank, arcs.tail[arcs_taken])
+    return arcs_taken[np.lexsort(keys)]
 
 
 def _node_order(arcs: CreditArcs) -> np.ndarray:
@@ -79,8 +80,7 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     entry_node = np.searchsorted(arcs.key, entry)
     sort_key = list(zip(lots["last_use"].tolist(), lots["vintage"].tolist(), lots["lot"].tolist()))
 
-    order = _arc_order(arcs)
-    positive = order[flow[order] > 0]
+    positive = _arc_order(arcs, np.nonzero(flow > 0)[0])  # the arcs that carry credits, in walk order
     starts = np.searchsorted(arcs.tail[positive], np.arange(len(arcs.key) + 1))
     heads, flows, kinds, routes = (arcs.head[positive].tolist(), flow[positive].tolist(),
                                    arcs.kind[positive].tolist(), arcs.route[positive].tolist())
