@@ -234,24 +234,13 @@ POOLED_BUNDLED = [p for p in sorted(REPO.glob("scenarios/*/scenario.toml"))
                   if p.parent.name != "default" and load_scenario(p).pooling]
 
 
-@pytest.mark.parametrize("path", POOLED_BUNDLED, ids=[p.parent.name for p in POOLED_BUNDLED])
+@pytest.mark.parametrize("path", POOLED_BUNDLED + [REPO / "scenarios" / "default" / "scenario.toml"],
+                         ids=[p.parent.name for p in POOLED_BUNDLED] + ["default"])
 def test_generalised_model_at_ratio_one_matches_the_network_solver(path):
     """At ratio 1 the generalised model (pooled routes straight to their deficits, the gates as side
-    rows, met columns) must reach the network optimum's goals on every bundled scenario that runs in
-    a few seconds (the default scenario is checked in test_generalised_model_on_the_default_scenario)."""
+    rows, met columns) must reach the network optimum's unmet, expired, pooled and flexibility totals on every
+    bundled scenario that pools, the default one (several manufacturers, states, years, trades) included."""
     sc = load_scenario(path)
-    obligations = compute_obligations(sc)
-    problem = build_problem(sc, obligations)
-    last = sc.model_years[1]
-    network = goals(problem, obligations, last, solve_optimal(problem, "simplex").movements)
-    general = goals(problem, obligations, last, solve_optimal(problem, "simplex", as_generalised=True).movements)
-    assert general == network
-
-
-def test_generalised_model_on_the_default_scenario():
-    """The default scenario (several manufacturers, states and years, trades) at ratio 1: the
-    generalised model reaches the network optimum's unmet, expired and pooled totals."""
-    sc = load_scenario(REPO / "scenarios" / "default" / "scenario.toml")
     obligations = compute_obligations(sc)
     problem = build_problem(sc, obligations)
     last = sc.model_years[1]
