@@ -181,7 +181,7 @@ def _with_solver(scenario: "Scenario", solver: str | None) -> "Scenario":
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from act_pool.report.figure_worker import FigureWorker
-    from act_pool.report.write import write_results
+    from act_pool.report.write import result_files, write_results
     from act_pool.run import run
     from act_pool.scenario import default_scenario_path
 
@@ -191,7 +191,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.scenario) if args.scenario is not None else default_scenario_path()
     # The figures' second process starts now, so that its imports overlap the run.
     with (FigureWorker.start() if not args.tables_only else None) or nullcontext() as worker:
-        scenario = _with_solver(_load_checking_out(path, args.out, args.force), args.solver)
+        files = result_files(reports=not args.tables_only, graphml=args.graphml)
+        scenario = _with_solver(_load_checking_out(path, args.out, args.force, files), args.solver)
         result = run(scenario, progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)
         out = write_results(result, Path(args.out), graphml=args.graphml, reports=not args.tables_only,
                             force=args.force, figure_worker=worker)
@@ -207,16 +208,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_checking_out(path: Path, out: str | None, force: bool) -> "Scenario":
-    """Load the scenario and check the ``--out`` folder (when given) before anything is computed,
-    reporting the problems of both at once (:class:`InputError`)."""
+def _load_checking_out(path: Path, out: str | None, force: bool, files: list[str] | tuple[str, ...] = ()
+                       ) -> "Scenario":
+    """Load the scenario and check the ``--out`` folder (when given) for the ``files`` the command
+    writes there, before anything is computed, reporting the problems of both at once
+    (:class:`InputError`)."""
     from act_pool.report.outdir import check_out_dir
     from act_pool.scenario import load_scenario
 
     problems = []
     if out is not None:
         try:
-            check_out_dir(out, scenario_path=path, force=force)
+            check_out_dir(out, scenario_path=path, force=force, files=files)
         except InputError as exc:
             problems = exc.problems
     try:
@@ -249,7 +252,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if repeated:
         raise InputError([Problem("command line", None, "--rules", f"rule set {', '.join(repeated)} named more "
                                   "than once: name each rule set to compare once")])
-    scenario = _with_solver(_load_checking_out(Path(args.scenario), args.out, args.force), args.solver)
+    scenario = _with_solver(_load_checking_out(Path(args.scenario), args.out, args.force, ("compare.csv",)),
+                            args.solver)
     table = compare(scenario, args.rules or None)
     print(table.to_string(index=False))
     if args.out:
@@ -300,9 +304,10 @@ def _cmd_rules_diff(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from act_pool.plan import plan
-    from act_pool.plan.result import usd
+    from act_pool.plan.result import plan_files, usd
 
-    scenario = _load_checking_out(Path(args.scenario), args.out, args.force)
+    scenario = _load_checking_out(Path(args.scenario), args.out, args.force,
+                                  plan_files(reports=not args.tables_only, market=args.market))
     result = plan(scenario, market=args.market, progress=None if args.quiet else ProgressLine())
     out = result.write(args.out, reports=not args.tables_only, force=args.force)
     if not args.quiet:

@@ -21,7 +21,7 @@ from act_pool import cli
 from act_pool.errors import InputError
 from act_pool.report import outdir
 from act_pool.report.outdir import MARKER, check_out_dir, publish_results
-from act_pool.report.write import write_results
+from act_pool.report.write import result_files, write_results
 from helpers import row, write_scenario
 
 ACT_POOL = str(Path(sys.executable).with_name("act-pool"))
@@ -155,6 +155,47 @@ def test_the_command_refuses_a_file_as_out_with_status_2_and_no_traceback(tmp_pa
     assert p.stdout == "" and (tmp_path / "file.txt").read_text() == "x"
 
 
+@pytest.mark.parametrize("command, foreign", [
+    (["run"], "ledger.csv"),
+    (["run"], "figures/pooled_flows.svg"),
+    (["run", "--graphml"], "network.graphml"),
+    (["plan"], "planned_sales.csv"),
+    (["plan"], "figures/credit_values.png"),
+    (["compare"], "compare.csv"),
+])
+def test_with_force_a_foreign_file_named_as_a_result_is_refused_before_computing(command, foreign, tmp_path, scenario,
+                                                                                 capsys, monkeypatch):
+    """--force writes beside the user's files, but one with the name of a file the command writes is
+    refused at once (not after the computation), and kept."""
+    out = tmp_path / "shared"
+    (out / foreign).parent.mkdir(parents=True, exist_ok=True)
+    (out / foreign).write_text("the user's own\n")
+    before = snapshot(tmp_path)
+    no_computing(monkeypatch)
+    monkeypatch.setattr("act_pool.compare.run", lambda *a, **k: pytest.fail("computed before checking --out"))
+    monkeypatch.setattr(importlib.import_module("act_pool.plan"), "plan",
+                        lambda *a, **k: pytest.fail("computed before checking --out"))
+    code, err = run_cli([command[0], str(scenario), *command[1:], "--out", str(out), "--force"], capsys)
+    assert code == 2, err
+    assert f"{out / foreign}, field '--out': was not written by act-pool and a result file has its name" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_with_force_a_file_where_a_result_folder_goes_is_refused_before_computing(tmp_path, scenario, capsys,
+                                                                                 monkeypatch):
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / "figures").write_text("not a folder\n")
+    no_computing(monkeypatch)
+    code, err = run_cli(["run", str(scenario), "--out", str(out), "--force"], capsys)
+    assert code == 2 and f"{out / 'figures'}, field '--out': is a file act-pool did not write" in err
+    monkeypatch.undo()
+    # the tables alone do not go into figures/: that run is accepted, beside the user's file
+    code, err = run_cli(["run", str(scenario), "--out", str(out), "--force", "--tables-only", "--quiet"], capsys)
+    assert code == 0, err
+    assert (out / "figures").read_text() == "not a folder\n" and (out / "ledger.csv").is_file()
+
+
 def test_compare_checks_out_first(tmp_path, scenario, capsys, monkeypatch):
     monkeypatch.setattr("act_pool.compare.run", lambda *a, **k: pytest.fail("computed before checking --out"))
     code, err = run_cli(["compare", str(scenario), "--out", str(scenario.parent)], capsys)
@@ -170,6 +211,7 @@ def test_marker_names_the_version_and_every_file_written(tmp_path, tiny_result):
     assert marker == {"written_by": "act-pool", "version": act_pool.__version__, "files": files}
     assert {"compliance.csv", "results.xlsx", "report.html", "figures/bank_by_state.svg"} <= set(files)
     assert len(files) == 4 + 2 + 8  # tables and summary; workbook and page; 4 figures as PNG and SVG
+    assert sorted(result_files()) == files  # what --out is checked for before computing
 
 
 def test_force_writes_beside_foreign_files_and_a_rerun_keeps_them(tmp_path, tiny_result):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from act_pool.plan.result import plan_files
+from act_pool.report.outdir import MARKER
 from helpers import row, write_scenario
 
 ACT_POOL = str(Path(sys.executable).with_name("act-pool"))
@@ -56,6 +58,8 @@ def test_plan_writes_the_hand_worked_plan(issue_toml, tmp_path):
     for name in ("compliance.csv", "ledger.csv", "balances.csv", "planned_sales.csv", "credit_values.csv",
                  "report.html", "figures/credit_values.png"):
         assert (out / name).is_file(), name
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MARKER)
+    assert sorted(plan_files()) == written  # what --out is checked for before computing
     assert 'id="plan"' in (out / "report.html").read_text()
     values = {(r["state"], r["group"]): r["usd_per_credit"] for r in read_csv(out / "credit_values.csv")}
     assert values == {("CA", "tractor"): "60000.00", ("NJ", "2b-3"): "25000.00"}

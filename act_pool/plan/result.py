@@ -172,6 +172,19 @@ class PlanResult:
         return write_plan(self, Path(out_dir), reports=reports, force=force)
 
 
+def plan_files(reports: bool = True, market: bool = False) -> list[str]:
+    """The files :func:`write_plan` writes, relative to the result folder (for
+    :func:`~act_pool.report.outdir.check_out_dir`, before anything is computed)."""
+    from act_pool.report.write import result_files
+
+    files = result_files(reports) + ["plan.csv", "credit_values.csv", "not_met.csv", "planned_sales.csv"]
+    if market:
+        files.append("market_trades.csv")
+    if reports:
+        files += ["figures/credit_values.png", "figures/credit_values.svg"]
+    return files
+
+
 def write_plan(result: PlanResult, out_dir: Path, reports: bool = True, force: bool = False) -> Path:
     """Write plan.csv, planned_sales.csv, credit_values.csv, not_met.csv (market_trades.csv), the
     planned run's tables and summary.json (with the plan's costs), and with ``reports`` its workbook,

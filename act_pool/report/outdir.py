@@ -32,7 +32,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from act_pool.errors import InputError, Problem
@@ -77,7 +77,8 @@ def _contains(folder: Path, other: Path) -> bool:
     return other == folder or folder in other.parents
 
 
-def check_out_dir(path: str | Path, scenario_path: str | Path | None = None, force: bool = False) -> Path:
+def check_out_dir(path: str | Path, scenario_path: str | Path | None = None, force: bool = False,
+                  files: Iterable[str] = ()) -> Path:
     """Check that act-pool may write a result folder at ``path``, before anything is computed.
 
     Parameters
@@ -89,6 +90,10 @@ def check_out_dir(path: str | Path, scenario_path: str | Path | None = None, for
     force : bool
         Accept an existing non-empty folder without the act-pool marker (act-pool then adds its
         own files beside the others and still deletes or overwrites none of them).
+    files : iterable of str
+        The files the command will write (paths relative to the folder, ``/``-separated): one that
+        the folder already holds and act-pool did not write (or a file where one of their folders
+        goes) is refused now, not after the computation (:func:`publish_results` would refuse it).
 
     Returns
     -------
@@ -132,7 +137,25 @@ def check_out_dir(path: str | Path, scenario_path: str | Path | None = None, for
             raise _refuse(given, "is a folder that act-pool did not write and it is not empty; name a new or empty "
                                  "folder, or add --force to write the results beside its files (none of them is "
                                  "deleted or replaced)")
+        _check_names(folder, files)
     return folder
+
+
+def _check_names(folder: Path, files: Iterable[str]) -> None:
+    """Refuse a folder holding, under the name of a result file or of a folder of them, something
+    act-pool did not write (see :func:`check_out_dir`)."""
+    ours = read_marker(folder) or set()
+    for rel in sorted(set(files)):
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):  # the folders the file goes in
+            where = folder.joinpath(*parts[:depth])
+            if os.path.lexists(where) and (where.is_symlink() or not where.is_dir()):
+                raise _refuse(where, "is a file act-pool did not write, in place of a result folder; move it away "
+                                     "or name another folder (act-pool never replaces a file it did not write)")
+        if rel not in ours and os.path.lexists(folder.joinpath(*parts)):
+            raise _refuse(folder.joinpath(*parts), "was not written by act-pool and a result file has its name; "
+                                                   "move it away or name another folder (act-pool never replaces "
+                                                   "a file it did not write)")
 
 
 def _carry_foreign(old: Path, new: Path, ours: set[str]) -> None:

@@ -42,6 +42,17 @@ def write_results(result: "Result", out_dir: Path, graphml: bool = False, report
     return publish_results(out_dir, fill, scenario_path=result.scenario.path, force=force)
 
 
+def result_files(reports: bool = True, graphml: bool = False) -> list[str]:
+    """The files :func:`write_results` writes, relative to the result folder (for
+    :func:`~act_pool.report.outdir.check_out_dir`, before anything is computed)."""
+    files = list(RESULT_FILES)
+    if reports:
+        files += ["results.xlsx", "report.html"] + [f"figures/{n}.{fmt}" for n in FIGURE_NAMES for fmt in ("png", "svg")]
+    if graphml:
+        files.append("network.graphml")
+    return files
+
+
 def write_into(result: "Result", folder: Path) -> None:
     """Write the CSV tables and summary.json into an existing folder (no atomicity)."""
     ledger = result.ledger.drop(columns=["lot"])
