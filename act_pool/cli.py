@@ -7,6 +7,7 @@ Exit status (CONTRACT.md): 0 when the run completed, whether or not every defici
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import textwrap
 import time
@@ -422,5 +423,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def console() -> None:
+    """The ``act-pool`` command: :func:`main` in a process of its own, exiting with its status.
+
+    The objects that live as long as the process (the imported modules: hundreds of thousands of
+    objects with pandas) are moved out of the garbage collector's reach (:func:`gc.freeze`) at the
+    start, and everything left at the end: its collections during the run, and the interpreter's
+    at exit, then walk only the run's own objects (about a tenth less CPU for writing the workbook,
+    a fifth of a second less at exit). :func:`main` itself leaves the collector alone, for callers
+    in a long-lived process.
+    """
+    gc.freeze()
+    status = main()
+    gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -9,6 +9,7 @@ status 0 when every file is written, or doing nothing when its input is closed e
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import subprocess
@@ -118,12 +119,14 @@ def main() -> None:
 
     from act_pool.report.figures import save_figures
 
+    gc.freeze()  # the modules stay for the process's life: keep them out of the collections (see cli.console)
     data = sys.stdin.buffer.read()
     if not data:
         return
     result, folder, names, rc = pickle.loads(data)
     with mpl.rc_context(rc):
         save_figures(result, folder, names=names)
+    gc.freeze()
 
 
 if __name__ == "__main__":
