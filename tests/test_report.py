@@ -404,12 +404,44 @@ def test_reports_are_the_same_bytes_drawn_in_one_process_or_two(tmp_path, tiny, 
                 assert worker.wait() is (way == "started-early")
         else:
             write_module.write_reports(tiny, folders[way])
+    assert FigureWorker.forks is sys.platform.startswith("linux")  # in two processes, where it can fork
     files = sorted(p.relative_to(folders["one"]) for p in folders["one"].rglob("*") if p.is_file())
     assert len(files) == 2 + 2 * len(FIGURES)
     for way in ("two", "started-early", "second-fails"):
         assert files == sorted(p.relative_to(folders[way]) for p in folders[way].rglob("*") if p.is_file())
         for rel in files:
             assert (folders["one"] / rel).read_bytes() == (folders[way] / rel).read_bytes(), (way, rel)
+
+
+FAILING_COPY = """
+import pickle, sys
+from act_pool.report import figure_worker, figures
+real = figures.save_figures
+def save(result, folder, names=None):
+    if any(n in figure_worker.COPY_FIGURES for n in names):
+        raise RuntimeError("the copy fails")
+    return real(result, folder, names=names)
+figures.save_figures = save
+result = pickle.loads(sys.stdin.buffer.read())
+print(figure_worker.draw_figures(result, sys.argv[1], list(figures.FIGURES)))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the second process forks on Linux only")
+def test_the_figures_copy_that_fails_is_reported(tmp_path, tiny):
+    """The second process splits its figures with a forked copy; a copy that fails is reported (the
+    first process then draws its figures again), and the other figures are still written. Run in
+    a process of its own: the copy is a fork of it."""
+    import pickle
+
+    proc = subprocess.run([sys.executable, "-c", FAILING_COPY, str(tmp_path)], input=pickle.dumps(tiny),
+                          capture_output=True, timeout=120)
+    assert proc.stdout.decode().strip() == "False", proc.stderr.decode()
+    from act_pool.report.figure_worker import COPY_FIGURES
+
+    drawn = sorted(p.stem for p in tmp_path.glob("*.png"))
+    assert drawn == sorted(n for n in FIGURES if n not in COPY_FIGURES)
+    assert set(COPY_FIGURES) < set(FIGURES)
 
 
 def test_figure_names_are_the_figures():

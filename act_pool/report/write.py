@@ -67,9 +67,11 @@ def write_into(result: "Result", folder: Path) -> None:
 
 #: The figures of :data:`act_pool.report.figures.FIGURES`, named here without importing matplotlib.
 FIGURE_NAMES = ("bank_by_state", "deficits_vs_credits", "pooled_flows", "expiring_credits")
-#: Figures this process draws when a second process (:class:`FigureWorker`) draws the others,
-#: chosen so that the workbook and these take about as long as the rest on the default scenario.
-FIRST_PROCESS_FIGURES = ("bank_by_state", "expiring_credits")
+#: Figures this process draws when a second process (:class:`FigureWorker`) that cannot fork draws
+#: the others, chosen so that the workbook, matplotlib's import and these take about as long as the
+#: rest on the default scenario. One that forks draws them all, in two processes, and this one
+#: only writes the workbook (never importing matplotlib).
+FIRST_PROCESS_FIGURES = ("bank_by_state",)
 
 
 def _changed_rc() -> dict:
@@ -87,9 +89,10 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
 
     Each figure is drawn once per format and the page embeds the SVG files just written. With a
     second process (``figure_worker``, or one started here when a CPU is spare,
-    :meth:`FigureWorker.start`), that process draws the figures other than
-    :data:`FIRST_PROCESS_FIGURES` while this one writes the workbook and those; where it fails, this
-    one draws its figures too. The files are the same bytes either way.
+    :meth:`FigureWorker.start`), that process draws the figures while this one writes the workbook:
+    all of them where it forks (:attr:`FigureWorker.forks`), else those other than
+    :data:`FIRST_PROCESS_FIGURES`, which this one draws; where it fails, this one draws its figures
+    too. The files are the same bytes either way.
     """
     from act_pool.report.excel import workbook_bytes
     from act_pool.report.html import figure_files, render_html
@@ -99,10 +102,12 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
     try:
         if worker is not None:
             figures.mkdir()
-            second = [n for n in FIGURE_NAMES if n not in FIRST_PROCESS_FIGURES]
+            here = () if worker.forks else FIRST_PROCESS_FIGURES
+            second = [n for n in FIGURE_NAMES if n not in here]
             worker.draw(result, figures, second, _changed_rc())
             (folder / "results.xlsx").write_bytes(workbook_bytes(result))
-            _save_figures(result, figures, names=list(FIRST_PROCESS_FIGURES))
+            if here:
+                _save_figures(result, figures, names=list(here))
             if not worker.wait():  # it failed (its errors hidden): draw them here, raising any error
                 _save_figures(result, figures, names=second)
         else:
