@@ -33,6 +33,8 @@ import matplotlib as mpl
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -565,11 +567,27 @@ class PlotAccessor:
         return save_figures(self._result, folder)
 
 
-def freeze_layout(fig: Figure) -> Figure:
-    """Run the figure's constrained layout once and keep it, so every format saved afterwards
-    (PNG, SVG) has the same geometry, whatever was saved before, and the layout is not redone."""
-    fig.draw_without_rendering()
-    fig.set_layout_engine("none")
+def freeze_layout(fig: Figure, dpi: float | None = None) -> Figure:
+    """Run the figure's layout once and keep it, so every format saved afterwards (PNG, SVG) has
+    the same geometry, whatever was saved before, and none redoes it.
+
+    The layout is measured as the PNG at ``dpi`` (default: the figure's) is drawn: the figure gets
+    an Agg canvas where it has none of its own, whose renderer the PNG then reuses (with the text
+    sizes it measured). Only the layout runs, not a whole draw, and the figure is left without a
+    layout engine: with one, even an inactive one, ``savefig`` draws the figure once more without
+    output before each format, to lay it out.
+    """
+    if type(fig.canvas) is FigureCanvasBase:
+        FigureCanvasAgg(fig)
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        own_dpi = fig.get_dpi()
+        fig.set_dpi(dpi or own_dpi)
+        engine.execute(fig)
+        fig.set_dpi(own_dpi)
+    # None means "no engine" only where the settings ask for no automatic layout
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
     return fig
 
 
@@ -591,8 +609,8 @@ def save_figures(result: "Result", folder: str | Path, formats: tuple[str, ...] 
     """Draw every figure (or those in ``names``) and write it into ``folder`` as ``<name>.png`` and
     ``<name>.svg``.
 
-    Each figure is drawn once per format: its constrained layout runs while the first format is
-    drawn and is kept for the others (:func:`freeze_layout`), so every format has the same geometry.
+    Each figure is laid out once, as its PNG is measured, and then drawn once per format
+    (:func:`freeze_layout`), so every format has the same geometry.
     Output is byte-identical for the same result: no date in the metadata, SVG ids from a fixed
     salt (:rc:`svg.hashsalt`), text as SVG text (:data:`SAVE_RC`).
 
@@ -607,8 +625,6 @@ def save_figures(result: "Result", folder: str | Path, formats: tuple[str, ...] 
     for name, draw in FIGURES.items():
         if names is not None and name not in names:
             continue
-        fig = draw(result)
-        for fmt in formats:
-            written.append(save_figure(fig, folder / f"{name}.{fmt}", dpi=dpi))
-            fig.set_layout_engine("none")
+        fig = freeze_layout(draw(result), dpi=dpi)
+        written += [save_figure(fig, folder / f"{name}.{fmt}", dpi=dpi) for fmt in formats]
     return written
