@@ -158,17 +158,14 @@ def _bars(ax: "Axes", x: np.ndarray, heights: np.ndarray, width: float, bottom: 
     The same rectangles, data limits and sticky bottoms (the axis does not extend below a bar's
     bottom); ``ax.bar`` instead adds one patch per bar, measures each in display space to update
     the data limits and draws each on its own. ``style`` is passed to the collection (``facecolor``,
-    ``edgecolor``, ``hatch``, ``linewidth``, ``label``). Edges are drawn as a patch's are: mitred
-    corners, butt ends, and a zero line width where there is no edge (it decides how a bar snaps
-    to pixels).
+    ``edgecolor``, ``hatch``, ``linewidth``, ``label``); edges are drawn as a patch's are, with
+    mitred corners and butt ends.
     """
     heights = np.asarray(heights, dtype=float)
     left = np.broadcast_to(np.asarray(x, dtype=float) - width / 2, heights.shape)
     bottom = np.broadcast_to(np.asarray(bottom, dtype=float), heights.shape)
     right, top = left + width, bottom + heights
     corners = [(left, bottom), (right, bottom), (right, top), (left, top)]
-    if style.get("edgecolor") is None:
-        style = {**style, "edgecolor": "none", "linewidth": 0.0}
     bars = PolyCollection(np.stack([np.column_stack(c) for c in corners], axis=1), joinstyle="miter",
                           capstyle="butt", **style)
     bars.sticky_edges.y.extend(bottom.tolist())
