@@ -27,12 +27,15 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
@@ -72,7 +75,8 @@ def _years(result: "Result") -> list[int]:
 def _states(result: "Result") -> list[str]:
     """The scenario's states, then any other state the tables name (opening banks, pooling)."""
     seen = list(result.scenario.states)
-    extra = set(result.balances["state"]) | set(result.ledger["origin_state"]) | set(result.ledger["state"])
+    extra = {s for col in (result.balances["state"], result.ledger["origin_state"], result.ledger["state"])
+             for s in col.unique()}  # unique() first: a set of the whole ledger column walks every row
     return seen + sorted(s for s in extra if s not in seen)
 
 
@@ -103,6 +107,15 @@ def _figure(result: "Result", title: str, size: tuple[float, float], ncols: int 
              linespacing=1.4, parse_math=False, in_layout=False)
     axes = fig.subplots(1, ncols, squeeze=False, width_ratios=width_ratios)[0]
     return fig, list(axes)
+
+
+def _panel_title(ax: "Axes", text: str) -> None:
+    """A panel's title, at its usual place above an axes whose ticks and labels are all below it.
+
+    The place is given (``y=1``), so matplotlib does not re-measure the axes' tick labels at every
+    draw to check whether the title must move up to clear them (it never must here).
+    """
+    ax.set_title(text, fontsize=10, y=1.0)
 
 
 def _message(ax: "Axes", text: str) -> None:
@@ -136,6 +149,28 @@ def _credit_axis(ax: "Axes") -> None:
     ax.set_ylim(min(lo, 0.0), max(hi, 1.0))
     ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(_tick))
+
+
+def _bars(ax: "Axes", x: np.ndarray, heights: np.ndarray, width: float, bottom: np.ndarray | float = 0.0,
+          **style: Any) -> PolyCollection:
+    """Vertical bars centred on ``x``, as ``ax.bar`` draws them, but as one artist.
+
+    The same rectangles, data limits and sticky bottoms (the axis does not extend below a bar's
+    bottom); ``ax.bar`` instead adds one patch per bar, measures each in display space to update
+    the data limits and draws each on its own. ``style`` is passed to the collection (``facecolor``,
+    ``edgecolor``, ``hatch``, ``linewidth``, ``label``); edges are drawn as a patch's are, with
+    mitred corners and butt ends.
+    """
+    heights = np.asarray(heights, dtype=float)
+    left = np.broadcast_to(np.asarray(x, dtype=float) - width / 2, heights.shape)
+    bottom = np.broadcast_to(np.asarray(bottom, dtype=float), heights.shape)
+    right, top = left + width, bottom + heights
+    corners = [(left, bottom), (right, bottom), (right, top), (left, top)]
+    bars = PolyCollection(np.stack([np.column_stack(c) for c in corners], axis=1), joinstyle="miter",
+                          capstyle="butt", **style)
+    bars.sticky_edges.y.extend(bottom.tolist())
+    ax.add_collection(bars, autolim=True)
+    return bars
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -238,8 +273,8 @@ def fig_bank_by_state(result: "Result") -> Figure:
                     label="All states")
         ax.legend(title="State of origin", frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.set_ylim(0, float(data.sum(axis=1).max() if len(data.columns) > 1 else data.to_numpy().max()) * 1.12)
-    ax.set_title("Unretired, unexpired credits held by all manufacturers (ZEV and NZEV, every group and vintage)",
-                 fontsize=10)
+    _panel_title(ax, "Unretired, unexpired credits held by all manufacturers (ZEV and NZEV, every group and "
+                     "vintage)")
     ax.set_xlabel("Model year (bank at the end of the year)")
     ax.set_ylabel("Credits in the bank (credits)")
     if len(ax.get_yticks()):
@@ -256,14 +291,15 @@ def fig_deficits_vs_credits(result: "Result") -> Figure:
     width = 0.4
     for ax, group in zip(axes, GROUP_TITLES, strict=True):
         d = data.loc[group]
-        ax.bar(years - width / 2, d["met"], width, color=_COLORS["met"], label="Deficits met")
-        ax.bar(years - width / 2, d["unmet"], width, bottom=d["met"], color="white", edgecolor=_COLORS["unmet"],
-               hatch="////", linewidth=0.8, label="Deficits unmet")
-        ax.bar(years + width / 2, d["zev_credits"], width, color=_COLORS["ZEV"], label="ZEV credits generated")
-        ax.bar(years + width / 2, d["nzev_credits"], width, bottom=d["zev_credits"], color=_COLORS["NZEV"],
-               label="NZEV credits generated")
-        ax.set_title(f"{GROUP_TITLES[group]}\ndeficits {d['deficits'].sum():,.1f} · unmet {d['unmet'].sum():,.1f}\n"
-                     f"credits generated {(d['zev_credits'] + d['nzev_credits']).sum():,.1f}", fontsize=10)
+        _bars(ax, years - width / 2, d["met"], width, facecolor=_COLORS["met"], label="Deficits met")
+        _bars(ax, years - width / 2, d["unmet"], width, bottom=d["met"], facecolor="white",
+              edgecolor=_COLORS["unmet"], hatch="////", linewidth=0.8, label="Deficits unmet")
+        _bars(ax, years + width / 2, d["zev_credits"], width, facecolor=_COLORS["ZEV"], label="ZEV credits generated")
+        _bars(ax, years + width / 2, d["nzev_credits"], width, bottom=d["zev_credits"], facecolor=_COLORS["NZEV"],
+              label="NZEV credits generated")
+        _panel_title(ax, f"{GROUP_TITLES[group]}\ndeficits {d['deficits'].sum():,.1f} · "
+                         f"unmet {d['unmet'].sum():,.1f}\n"
+                         f"credits generated {(d['zev_credits'] + d['nzev_credits']).sum():,.1f}")
         ax.set_xlabel("Model year")
         ax.set_ylabel("Credits or deficits (credits)")
         _year_axis(ax, list(years))
@@ -416,7 +452,7 @@ def fig_pooled_flows(result: "Result") -> Figure:
         colors = _state_colors(result)
         ax.legend(handles=[Patch(facecolor=colors[n], label=n) for n in nodes], title="State", frameon=False,
                   loc="lower right")
-        ax.set_title("States in the scenario: 0 credits pooled", fontsize=10)
+        _panel_title(ax, "States in the scenario: 0 credits pooled")
         ax.set_xlabel("Arrows (none here) would run from the state whose credits were retired "
                       "to the state whose deficits they met")
         ax.set_ylabel("ACT states in the scenario")
@@ -425,8 +461,8 @@ def fig_pooled_flows(result: "Result") -> Figure:
                               width_ratios=[1.15, 1])
     _draw_network(ax1, result, flows)
     total = flows["credits"].sum()
-    ax1.set_title(f"{total:,.1f} credits pooled in {len(flows)} flows, summed over manufacturers, groups,\n"
-                  f"credit types and model years (amounts on the {min(14, len(flows))} largest)", fontsize=10)
+    _panel_title(ax1, f"{total:,.1f} credits pooled in {len(flows)} flows, summed over manufacturers, groups,\n"
+                      f"credit types and model years (amounts on the {min(14, len(flows))} largest)")
     ax1.set_xlabel("Arrow: from the state whose credits were retired to the state whose deficits they met")
     ax1.set_ylabel("ACT states")
     _draw_matrix(fig, ax2, result, flows)
@@ -439,7 +475,7 @@ def _stacked_by_state(ax: "Axes", table: pd.DataFrame, colors: dict) -> None:
     bottom = np.zeros(len(x))
     for state in table.columns:
         vals = table[state].to_numpy(dtype=float)
-        ax.bar(x, vals, 0.7, bottom=bottom, color=colors.get(state, "0.5"), label=state)
+        _bars(ax, x, vals, 0.7, bottom=bottom, facecolor=colors.get(state, "0.5"), label=state)
         bottom += vals
     for xi, b in zip(x, bottom, strict=True):
         ax.annotate(f"{b:,.1f}", (xi, b), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
@@ -462,7 +498,7 @@ def fig_expiring_credits(result: "Result") -> Figure:
         _message(ax1, f"No credits expired in MY{first}-{last}.")
     else:
         _stacked_by_state(ax1, expired, colors)
-    ax1.set_title(f"Expired unused, MY{first}-{last}\n{expired.to_numpy().sum():,.1f} credits", fontsize=10)
+    _panel_title(ax1, f"Expired unused, MY{first}-{last}\n{expired.to_numpy().sum():,.1f} credits")
     ax1.set_xlabel("Vintage (model year the credits were generated)")
     ax1.set_ylabel("Credits expired (credits)")
     if risk.empty:
@@ -473,8 +509,8 @@ def fig_expiring_credits(result: "Result") -> Figure:
         ends = risk.groupby("vintage")["last_use"].agg(["min", "max"])
         ax2.set_xticks(range(len(ends)), [f"{v}\nlast use MY{lo}" if lo == hi else f"{v}\nlast use MY{lo}-{hi}"
                                           for v, (lo, hi) in ends.iterrows()])
-    ax2.set_title(f"At risk: in the bank at the end of MY{last} and last usable by MY{last + AT_RISK_YEARS}\n"
-                  f"{risk['credits'].sum():,.1f} credits", fontsize=10)
+    _panel_title(ax2, f"At risk: in the bank at the end of MY{last} and last usable by MY{last + AT_RISK_YEARS}\n"
+                      f"{risk['credits'].sum():,.1f} credits")
     ax2.set_xlabel("Vintage (model year the credits were generated) and its last model year of use")
     ax2.set_ylabel("Credits at risk (credits)")
     for ax in (ax1, ax2):
@@ -528,11 +564,27 @@ class PlotAccessor:
         return save_figures(self._result, folder)
 
 
-def freeze_layout(fig: Figure) -> Figure:
-    """Run the figure's constrained layout once and keep it, so every format saved afterwards
-    (PNG, SVG) has the same geometry, whatever was saved before, and the layout is not redone."""
-    fig.draw_without_rendering()
-    fig.set_layout_engine("none")
+def freeze_layout(fig: Figure, dpi: float | None = None) -> Figure:
+    """Run the figure's layout once and keep it, so every format saved afterwards (PNG, SVG) has
+    the same geometry, whatever was saved before, and none redoes it.
+
+    The layout is measured as the PNG at ``dpi`` (default: the figure's) is drawn: the figure gets
+    an Agg canvas where it has none of its own, whose renderer the PNG then reuses (with the text
+    sizes it measured). Only the layout runs, not a whole draw, and the figure is left without a
+    layout engine: with one, even an inactive one, ``savefig`` draws the figure once more without
+    output before each format, to lay it out.
+    """
+    if type(fig.canvas) is FigureCanvasBase:
+        FigureCanvasAgg(fig)
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        own_dpi = fig.get_dpi()
+        fig.set_dpi(dpi or own_dpi)
+        engine.execute(fig)
+        fig.set_dpi(own_dpi)
+    # None means "no engine" only where the settings ask for no automatic layout
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
     return fig
 
 
@@ -554,8 +606,8 @@ def save_figures(result: "Result", folder: str | Path, formats: tuple[str, ...] 
     """Draw every figure (or those in ``names``) and write it into ``folder`` as ``<name>.png`` and
     ``<name>.svg``.
 
-    Each figure is drawn once per format: its constrained layout runs while the first format is
-    drawn and is kept for the others (:func:`freeze_layout`), so every format has the same geometry.
+    Each figure is laid out once, as its PNG is measured, and then drawn once per format
+    (:func:`freeze_layout`), so every format has the same geometry.
     Output is byte-identical for the same result: no date in the metadata, SVG ids from a fixed
     salt (:rc:`svg.hashsalt`), text as SVG text (:data:`SAVE_RC`).
 
@@ -570,8 +622,6 @@ def save_figures(result: "Result", folder: str | Path, formats: tuple[str, ...] 
     for name, draw in FIGURES.items():
         if names is not None and name not in names:
             continue
-        fig = draw(result)
-        for fmt in formats:
-            written.append(save_figure(fig, folder / f"{name}.{fmt}", dpi=dpi))
-            fig.set_layout_engine("none")
+        fig = freeze_layout(draw(result), dpi=dpi)
+        written += [save_figure(fig, folder / f"{name}.{fmt}", dpi=dpi) for fmt in formats]
     return written
