@@ -1,12 +1,14 @@
 """A second process that draws figures while the first writes the other reports.
 
-:class:`FigureWorker` starts ``python -m act_pool.report.figure_worker``. The new process imports
-matplotlib and the figure code at once, so when it is started before the run (as ``act-pool run``
-does) that start-up cost overlaps the computation. It then reads one pickle from standard input,
-``(result, folder, names, rc)``, and writes the figures ``names`` of ``result`` into ``folder``
-(:func:`act_pool.report.figures.save_figures`) under the matplotlib settings ``rc``, in two
-processes where it can fork (:func:`draw_figures`); it exits with status 0 when every file is
-written, or doing nothing when its input is closed empty.
+:class:`FigureWorker` starts the second process: on Linux a copy of this one (:func:`os.fork`,
+:class:`ForkedProcess`), which has every module this one imported; elsewhere
+``python -m act_pool.report.figure_worker``. Either imports matplotlib and the figure code at once,
+so when it is started before the run (as ``act-pool run`` does) that cost overlaps the computation.
+It then reads one pickle from its pipe, ``(result, folder, names, rc)``, and writes the figures
+``names`` of ``result`` into ``folder`` (:func:`act_pool.report.figures.save_figures`) under the
+matplotlib settings ``rc``, in two processes where it can fork (:func:`draw_figures`); it exits
+with status 0 when every file is written, or doing nothing when its input is closed empty
+(:func:`serve`).
 """
 from __future__ import annotations
 
@@ -14,18 +16,21 @@ import gc
 import importlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from act_pool.run import Result
 
 
-#: Whether the second process splits its figures with a copy of itself (:func:`draw_figures`): on
-#: Linux. (macOS has fork, but some of its system libraries are unsafe after it; Windows has none.)
+#: Whether the second process is a copy of this one and splits its figures with a copy of itself
+#: (:func:`draw_figures`): on Linux. (macOS has fork, but some of its system libraries are unsafe
+#: after it; Windows has none.)
 CAN_FORK = sys.platform.startswith("linux")
 #: The figures the copy draws: about half of the drawing time on the default scenario.
 COPY_FIGURES = ("pooled_flows", "bank_by_state")
@@ -68,11 +73,14 @@ class FigureWorker:
     forks = CAN_FORK
 
     def __init__(self) -> None:
-        # The process sees this one's import path, so it finds the same act-pool (a notebook's too);
-        # its errors are not shown: the figures it fails to write are drawn here (see wait()).
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self._process = subprocess.Popen([sys.executable, "-m", "act_pool.report.figure_worker"],
-                                         stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        # Its errors are not shown: the figures it fails to write are drawn here (see wait()).
+        if CAN_FORK:
+            self._process: subprocess.Popen | ForkedProcess = ForkedProcess()
+        else:
+            # A new interpreter: it sees this one's import path, so it finds the same act-pool
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            self._process = subprocess.Popen([sys.executable, "-m", "act_pool.report.figure_worker"],
+                                             stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         self._names: list[str] = []
         self._sender: threading.Thread | None = None
 
@@ -155,22 +163,89 @@ def draw_figures(result: "Result", folder: Path, names: list[str]) -> bool:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
-def main() -> None:
-    """Draw the figures named on standard input (nothing, when the input is empty); exit status 1
-    when one was not written."""
+def serve(pipe: IO[bytes]) -> int:
+    """The second process's work: import the figure code, read ``(result, folder, names, rc)`` from
+    ``pipe`` and draw (:func:`draw_figures`); the exit status (0: every figure written, or nothing
+    given; 1: one was not written)."""
     import matplotlib as mpl
 
     importlib.import_module("act_pool.report.figures")  # now, while the first process computes
     gc.freeze()  # the modules stay for the process's life: keep them out of the collections (see cli.console)
-    data = sys.stdin.buffer.read()
+    data = pipe.read()
     if not data:
-        return
+        return 0
     result, folder, names, rc = pickle.loads(data)
     with mpl.rc_context(rc):
         written = draw_figures(result, folder, names)
     gc.freeze()
-    if not written:
-        sys.exit(1)
+    return 0 if written else 1
+
+
+class ForkedProcess:
+    """A copy of this process as the second process (Linux): it has every module this one has
+    imported, so it is ready as soon as it has imported matplotlib. The part of
+    :class:`subprocess.Popen` that :class:`FigureWorker` uses: ``stdin`` (its pipe), ``poll``,
+    ``kill``, ``wait``. The copy's output goes to the null device; it ends without the
+    interpreter's clean-up (:func:`os._exit`), which belongs to this process.
+
+    Python 3.12 and later warn when a process with threads forks: a thread holding a lock at that
+    moment leaves it held in the copy. The threads here are the memory allocator's and the linear
+    algebra library's (both prepare for fork), and the copy takes no lock of this program's but the
+    import lock, which Python resets in it; so the warning is not raised.
+    """
+
+    def __init__(self) -> None:
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:
+            os.close(write)
+            _serve_copy(read)
+        os.close(read)
+        self.pid = pid
+        self.stdin = os.fdopen(write, "wb")
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """The exit status, or None while it runs."""
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        """End it at once."""
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:  # already ended, not yet waited for
+                pass
+
+    def wait(self) -> int:
+        """Wait for it to end; its exit status."""
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+
+def _serve_copy(read: int) -> NoReturn:
+    """The forked copy's life (see :class:`ForkedProcess`)."""
+    status = 1
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with os.fdopen(read, "rb") as pipe:
+            status = serve(pipe)
+    finally:
+        os._exit(status)
+
+
+def main() -> None:
+    """``python -m act_pool.report.figure_worker``: :func:`serve` on standard input."""
+    sys.exit(serve(sys.stdin.buffer))
 
 
 if __name__ == "__main__":
