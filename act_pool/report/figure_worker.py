@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 #: (:func:`draw_figures`): on Linux. (macOS has fork, but some of its system libraries are unsafe
 #: after it; Windows has none.)
 CAN_FORK = sys.platform.startswith("linux")
+#: Scheduling priority the forked second process gives up (:func:`os.nice`): the first process,
+#: writing the workbook, keeps a CPU of its own, and the figures share the other until it is done.
+NICENESS = 10
 #: The figures the copy draws: about half of the drawing time on the default scenario.
 COPY_FIGURES = ("pooled_flows", "bank_by_state")
 
@@ -234,6 +237,7 @@ def _serve_copy(read: int) -> NoReturn:
     """The forked copy's life (see :class:`ForkedProcess`)."""
     status = 1
     try:
+        os.nice(NICENESS)
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)

@@ -31,9 +31,10 @@ def write_results(result: "Result", out_dir: Path, graphml: bool = False, report
     earlier to draw figures (see :func:`write_reports`).
     """
     def fill(folder: Path) -> None:
-        write_into(result, folder)
         if reports:
-            write_reports(result, folder, figure_worker)
+            write_reports(result, folder, figure_worker, tables=True)
+        else:
+            write_into(result, folder)
         if graphml:
             from act_pool.solve.network import write_graphml
 
@@ -84,13 +85,15 @@ def _changed_rc() -> dict:
     return {k: v for k, v in mpl.rcParams.items() if k != "backend" and v != mpl.rcParamsOrig[k]}
 
 
-def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | None = None) -> None:
-    """results.xlsx, figures/ and report.html into an existing folder (no atomicity).
+def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | None = None,
+                  tables: bool = False) -> None:
+    """results.xlsx, figures/ and report.html into an existing folder (no atomicity); with
+    ``tables``, the CSV tables and summary.json too (:func:`write_into`).
 
     Each figure is drawn once per format and the page embeds the SVG files just written. With a
     second process (``figure_worker``, or one started here when a CPU is spare,
-    :meth:`FigureWorker.start`), that process draws the figures while this one writes the workbook:
-    all of them where it forks (:attr:`FigureWorker.forks`), else those other than
+    :meth:`FigureWorker.start`), that process draws the figures while this one writes the tables
+    and the workbook: all of them where it forks (:attr:`FigureWorker.forks`), else those other than
     :data:`FIRST_PROCESS_FIGURES`, which this one draws; where it fails, this one draws its figures
     too. The files are the same bytes either way.
     """
@@ -100,19 +103,21 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
     figures = folder / "figures"
     worker = figure_worker or FigureWorker.start()
     try:
-        if worker is not None:
+        if worker is not None:  # its figures first, so that it starts at once
             figures.mkdir()
             here = () if worker.forks else FIRST_PROCESS_FIGURES
             second = [n for n in FIGURE_NAMES if n not in here]
             worker.draw(result, figures, second, _changed_rc())
-            (folder / "results.xlsx").write_bytes(workbook_bytes(result))
+        if tables:
+            write_into(result, folder)
+        (folder / "results.xlsx").write_bytes(workbook_bytes(result))
+        if worker is None:
+            _save_figures(result, figures)
+        else:
             if here:
                 _save_figures(result, figures, names=list(here))
             if not worker.wait():  # it failed (its errors hidden): draw them here, raising any error
                 _save_figures(result, figures, names=second)
-        else:
-            (folder / "results.xlsx").write_bytes(workbook_bytes(result))
-            _save_figures(result, figures)
     finally:
         if worker is not None and worker is not figure_worker:
             worker.close()
