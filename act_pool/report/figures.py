@@ -365,7 +365,7 @@ def _draw_network(ax: "Axes", result: "Result", flows: pd.DataFrame, labels: int
         if (u, v) in labelled:
             # the middle of the arc3 curve (a quadratic Bezier): mid + rad/2 * (dy, -dx)
             mx, my = (x1 + x2) / 2 + rad / 2 * (y2 - y1), (y1 + y2) / 2 - rad / 2 * (x2 - x1)
-            ax.text(mx, my, f"{c:,.1f}", ha="center", va="center", fontsize=8, zorder=3,
+            ax.text(mx, my, f"{c:,.1f}", ha="center", va="center", fontsize=8, zorder=3, in_layout=False,
                     bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": colors[u], "alpha": 0.9})
     if nodes:
         xy = np.array([pos[n] for n in nodes])
@@ -373,7 +373,8 @@ def _draw_network(ax: "Axes", result: "Result", flows: pd.DataFrame, labels: int
                    zorder=4)
     for n in nodes:
         x, y = pos[n]
-        ax.text(x, y, n, ha="center", va="center", fontsize=11, fontweight="bold", color="white", zorder=5)
+        ax.text(x, y, n, ha="center", va="center", fontsize=11, fontweight="bold", color="white", zorder=5,
+                in_layout=False)
     ax.set_aspect("equal")
     ax.set_xlim(-1.35, 1.35)
     ax.set_ylim(-1.3, 1.3)
@@ -400,9 +401,9 @@ def _draw_matrix(fig: Figure, ax: "Axes", result: "Result", flows: pd.DataFrame)
         for j in range(n):
             c = m.iat[i, j]
             if i == j:
-                ax.text(j, i, "-", ha="center", va="center", fontsize=7, color="0.6")
+                ax.text(j, i, "-", ha="center", va="center", fontsize=7, color="0.6", in_layout=False)
             elif c:
-                ax.text(j, i, f"{c:,.0f}", ha="center", va="center", fontsize=7,
+                ax.text(j, i, f"{c:,.0f}", ha="center", va="center", fontsize=7, in_layout=False,
                         color="white" if c > 0.55 * vmax else "0.1")
     out_tot, in_tot = m.sum(axis=1), m.sum(axis=0)
     for i, s in enumerate(states):
