@@ -19,7 +19,7 @@ import html
 import io
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import pandas as pd
 
@@ -443,18 +443,28 @@ def _figures_section(result: "Result", figures: dict[str, Path] | None) -> str:
 
 def render_html(result: "Result", figures: dict[str, Path] | None = None) -> str:
     """The report page as text (see :func:`write_html`)."""
+    return page_without_figures(result)(figures)
+
+
+def page_without_figures(result: "Result") -> Callable[[dict[str, Path] | None], str]:
+    """The report page in two steps: every section but the figures now, the page with its figures
+    later (``page_without_figures(result)(figures) == render_html(result, figures)``), so that
+    the page can be laid out while the figures are still being drawn."""
     from act_pool import __version__
 
     s = result.summary()
     sc = result.scenario
-    figs = _figures_section(result, figures)
-    toc = [("summary", "Summary"), ("assumptions", "Assumptions"), ("compliance", "Compliance"),
-           ("shortfalls", "Why short")] + ([("figures", "Figures")] if figs else [])
-    nav = "".join(f'<a href="#{a}">{esc(label)}</a>' for a, label in toc)
     description = f'<p class="lede">{esc(sc.description)}</p>' if sc.description else ""
-    body = "\n".join([_summary_section(result, s), _assumptions_section(s), _compliance_section(result),
-                      _shortfall_section(result, s), figs])
-    return f"""<!DOCTYPE html>
+    sections = [_summary_section(result, s), _assumptions_section(s), _compliance_section(result),
+                _shortfall_section(result, s)]
+
+    def with_figures(figures: dict[str, Path] | None) -> str:
+        figs = _figures_section(result, figures)
+        toc = [("summary", "Summary"), ("assumptions", "Assumptions"), ("compliance", "Compliance"),
+               ("shortfalls", "Why short")] + ([("figures", "Figures")] if figs else [])
+        nav = "".join(f'<a href="#{a}">{esc(label)}</a>' for a, label in toc)
+        body = "\n".join(sections + [figs])
+        return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -480,6 +490,8 @@ are the simulator's results under the rule set and assumptions listed above, not
 </body>
 </html>
 """
+
+    return with_figures
 
 
 def write_html(result: "Result", path: str | Path, figures: dict[str, Path] | None = None) -> Path:

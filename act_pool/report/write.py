@@ -90,7 +90,8 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
     """results.xlsx, figures/ and report.html into an existing folder (no atomicity); with
     ``tables``, the CSV tables and summary.json too (:func:`write_into`).
 
-    Each figure is drawn once per format and the page embeds the SVG files just written. With a
+    Each figure is drawn once per format and the page embeds the SVG files just written (its other
+    sections laid out while the figures are drawn, :func:`page_without_figures`). With a
     second process (``figure_worker``, or one started here when a CPU is spare,
     :meth:`FigureWorker.start`), that process draws the figures while this one writes the tables
     and the workbook: all of them where it forks (:attr:`FigureWorker.forks`), else those other than
@@ -98,7 +99,7 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
     too. The files are the same bytes either way.
     """
     from act_pool.report.excel import workbook_bytes
-    from act_pool.report.html import figure_files, render_html
+    from act_pool.report.html import figure_files, page_without_figures
 
     figures = folder / "figures"
     worker = figure_worker or FigureWorker.start()
@@ -111,6 +112,7 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
         if tables:
             write_into(result, folder)
         (folder / "results.xlsx").write_bytes(workbook_bytes(result))
+        page = page_without_figures(result)  # while the second process may still draw
         if worker is None:
             _save_figures(result, figures)
         else:
@@ -122,8 +124,7 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
         if worker is not None and worker is not figure_worker:
             worker.close()
     paths = [figures / f"{n}.{fmt}" for n in FIGURE_NAMES for fmt in ("png", "svg")]
-    (folder / "report.html").write_text(render_html(result, figures=figure_files(paths)), encoding="utf-8",
-                                        newline="\n")
+    (folder / "report.html").write_text(page(figure_files(paths)), encoding="utf-8", newline="\n")
 
 
 def _save_figures(result: "Result", folder: Path, names: list[str] | None = None) -> None:
