@@ -260,7 +260,7 @@ def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
     with zero capacities, so that every lot's origin has a ``may_send`` row in every year.
     """
     key = ["manufacturer", "state", "model_year"]
-    wide = obligations.pivot_table(index=key, columns="group", values="deficits", aggfunc="sum", fill_value=0)
+    wide = obligations.groupby(key + ["group"])["deficits"].sum().unstack("group", fill_value=0)
     wide = wide.reindex(columns=list(clauses.GROUPS), fill_value=0).astype("int64")
     totals = wide.index.to_frame(index=False).astype({"model_year": "int64"})
     totals["nontractor"] = (wide["2b-3"] + wide["4-8"]).to_numpy()
