@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from act_pool.joins import key_sums, lookup, row_keys
 from act_pool.rules import clauses
 from act_pool.solve.problem import ComplianceProblem
 
@@ -50,10 +51,10 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     rows = rows.assign(end=np.minimum(rows["model_year"] + problem.makeup_years, last))
     tractor = (rows["group"] == "tractor").to_numpy()
     bank = _bank_by_kind(balances)
-    here = _lookup(rows, bank, KEY)
-    at_end = _lookup(rows.assign(model_year=rows["end"]), bank, KEY)
+    here = lookup(rows, bank, KEY)
+    at_end = lookup(rows.assign(model_year=rows["end"]), bank, KEY)
     gates = problem.gates[KEY + ["nzev_nontractor", "nzev_tractor", "tractor_offset", "may_receive"]]
-    gate = _lookup(rows, gates.assign(gated=True), KEY, fill={"may_receive": False, "gated": False})
+    gate = lookup(rows, gates.assign(gated=True), KEY, fill={"may_receive": False, "gated": False})
     used = _gates_used(rows, ledger)
 
     def kind(table: dict[str, np.ndarray], ctype: str) -> np.ndarray:
@@ -87,48 +88,10 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     return reasons
 
 
-def _keys(on: list[str], *frames: pd.DataFrame) -> tuple[list[np.ndarray], int]:
-    """Integer keys of the rows of ``frames`` on the columns ``on``, coded together: two rows, of one frame
-    or of two, have the same key iff they agree on every column of ``on``. Keys run from 0 up to the count
-    of distinct keys, returned with them.
-
-    The joins below are array lookups by these keys, not pandas merges on text columns (five times faster).
-    """
-    key = np.zeros(sum(len(f) for f in frames), dtype=np.int64)
-    count = 1
-    for column in on:
-        codes, values = pd.factorize(pd.concat([f[column] for f in frames], ignore_index=True))
-        key, distinct = pd.factorize(key * len(values) + codes)
-        count = len(distinct)
-    return np.split(key, np.cumsum([len(f) for f in frames[:-1]])), count
-
-
-def _sums(keys: np.ndarray, count: int, amounts: np.ndarray) -> np.ndarray:
-    """``amounts`` summed per key (keys from :func:`_keys`), as int64."""
-    total = np.zeros(count, dtype=np.int64)
-    np.add.at(total, keys, amounts)
-    return total
-
-
-def _lookup(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], fill: dict | None = None) -> dict[str, np.ndarray]:
-    """``table``'s other columns for each of ``rows``, in their order (matched on ``on``, on which ``table`` is
-    unique; unmatched: 0 or ``fill``), with ``table``'s dtypes."""
-    (row_key, table_key), count = _keys(on, rows, table)
-    position = np.full(count, -1, dtype=np.int64)
-    position[table_key] = np.arange(len(table))
-    at = position[row_key]
-    found = at >= 0
-    values = {}
-    for column in table.columns.drop(on):
-        values[column] = np.full(len(rows), (fill or {}).get(column, 0), dtype=table[column].dtype)
-        values[column][found] = table[column].to_numpy()[at[found]]
-    return values
-
-
 def _bank_by_kind(balances: pd.DataFrame) -> pd.DataFrame:
     """Credits left per manufacturer, state and model year, as ``{ZEV,NZEV}_{tractor,nontractor}``: one row
     per manufacturer, state and model year of ``balances``, in the order of their first rows there."""
-    (key,), count = _keys(KEY, balances)
+    (key,), count = row_keys(KEY, balances)
     _, first = np.unique(key, return_index=True)
     bank = balances[KEY].iloc[first].reset_index(drop=True)
     credits = balances["credits"].to_numpy(np.int64)
@@ -136,7 +99,7 @@ def _bank_by_kind(balances: pd.DataFrame) -> pd.DataFrame:
     for ctype in clauses.CREDIT_TYPES:
         of_type = (balances["credit_type"] == ctype).to_numpy()
         for name, mask in ((f"{ctype}_tractor", of_type & tractor), (f"{ctype}_nontractor", of_type & ~tractor)):
-            bank[name] = _sums(key, count, np.where(mask, credits, 0))[key[first]]
+            bank[name] = key_sums(key, count, np.where(mask, credits, 0))[key[first]]
     return bank
 
 
@@ -144,13 +107,13 @@ def _gates_used(rows: pd.DataFrame, ledger: pd.DataFrame) -> dict[str, np.ndarra
     """For each of ``rows``, the deficit met (the ledger's ``deficit_met``, which the gates count) through each
     capped rule gate in its manufacturer, state and model year."""
     ret = ledger[ledger["action"] == "retire"]
-    (row_key, ret_key), count = _keys(KEY, rows, ret)
+    (row_key, ret_key), count = row_keys(KEY, rows, ret)
     nzev, rule = (ret["credit_type"] == "NZEV").to_numpy(), ret["rule"]
     masks = {"nzev_nontractor": nzev & rule.isin(["nzev", "tractor-nzev-to-nontractor"]).to_numpy(),
              "nzev_tractor": nzev & (rule == "tractor-nzev").to_numpy(),
              "tractor_offset": (ret["credit_type"] == "ZEV").to_numpy() & (rule == "tractor-offset").to_numpy()}
     met = ret["deficit_met"].to_numpy(np.int64)
-    return {name: _sums(ret_key, count, np.where(mask, met, 0))[row_key] for name, mask in masks.items()}
+    return {name: key_sums(ret_key, count, np.where(mask, met, 0))[row_key] for name, mask in masks.items()}
 
 
 def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.ndarray, tractor: np.ndarray,
@@ -160,12 +123,12 @@ def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.nd
     With ``senders`` (state, model_year pairs), only holdings in a state that may pool out that year count."""
     listed = bank["state"].isin(states).to_numpy()
     if senders is not None:
-        (bank_at, sender_at), _ = _keys(["state", "model_year"], bank, senders)
+        (bank_at, sender_at), _ = row_keys(["state", "model_year"], bank, senders)
         listed = listed & np.isin(bank_at, sender_at)
-    (row_key, bank_key), count = _keys(["manufacturer", "model_year"], rows, bank)
+    (row_key, bank_key), count = row_keys(["manufacturer", "model_year"], rows, bank)
     zev_tractor = bank["ZEV_tractor"].to_numpy()
-    any_states = _sums(bank_key, count, listed & (zev_tractor + bank["ZEV_nontractor"].to_numpy() > 0))[row_key]
-    tractor_states = _sums(bank_key, count, listed & (zev_tractor > 0))[row_key]
+    any_states = key_sums(bank_key, count, listed & (zev_tractor + bank["ZEV_nontractor"].to_numpy() > 0))[row_key]
+    tractor_states = key_sums(bank_key, count, listed & (zev_tractor > 0))[row_key]
     own = rows["state"].isin(states).to_numpy() & usable_here
     return np.where(tractor, tractor_states, any_states) - own > 0
 
@@ -177,7 +140,7 @@ def _expired_in_window(rows: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:
     Each expiry and each row's window are placed on one line of years per manufacturer and state; a window
     holds an expiry iff the count of expiries up to its end exceeds the count before its start."""
     expired = ledger.loc[ledger["action"] == "expire", ["manufacturer", "state", "model_year"]]
-    (row_pair, expired_pair), _ = _keys(["manufacturer", "state"], rows, expired)
+    (row_pair, expired_pair), _ = row_keys(["manufacturer", "state"], rows, expired)
     start, end = rows["model_year"].to_numpy() - 1, rows["end"].to_numpy()
     year = expired["model_year"].to_numpy()
     base = min(start.min(), year.min(initial=start.min()))
@@ -190,7 +153,7 @@ def _expired_in_window(rows: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:
 def _credits_after_window(rows: pd.DataFrame, problem: ComplianceProblem) -> np.ndarray:
     """Whether the manufacturer's credits in the row's state kept coming after its make-up period ended."""
     lots = problem.lots[["manufacturer", "origin_state", "available_from"]].rename(columns={"origin_state": "state"})
-    (row_pair, lot_pair), count = _keys(["manufacturer", "state"], rows, lots)
+    (row_pair, lot_pair), count = row_keys(["manufacturer", "state"], rows, lots)
     latest = np.full(count, -1, dtype=np.int64)
     np.maximum.at(latest, lot_pair, lots["available_from"].to_numpy(np.int64))
     return latest[row_pair] > rows["end"].to_numpy()
