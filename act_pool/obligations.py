@@ -12,7 +12,6 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from act_pool.joins import lookup
 from act_pool.rules import clauses
 from act_pool.rules.model import RuleSet
 from act_pool.scenario import Scenario
@@ -125,16 +124,16 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
 
     small = small_manufacturer_flags(rules, scenario.sales) if len(scenario.sales) else \
         pd.DataFrame(columns=["manufacturer", "state", "model_year", "small"])
-    table = _full_grid(scenario)
-    amounts = lookup(table, sums[KEY + ["vehicles", "deficits", "zev_credits", "nzev_credits"]], KEY)
+    grid = _full_grid(scenario)
+    table = grid.merge(sums[KEY + ["vehicles", "deficits", "zev_credits", "nzev_credits"]], on=KEY, how="left")
+    table = table.merge(small, on=["manufacturer", "state", "model_year"], how="left")
     for col in ("vehicles", "deficits", "zev_credits", "nzev_credits"):
-        table[col] = amounts[col].astype("int64")
-    table["small_manufacturer"] = lookup(table, small, ["manufacturer", "state", "model_year"],
-                                         fill={"small": False})["small"].astype(bool)
+        table[col] = table[col].fillna(0).astype("int64")
+    table["small_manufacturer"] = table["small"].fillna(False).astype(bool)
     table.loc[table["small_manufacturer"], "deficits"] = 0  # exempt: no deficits, credits still earned
     enforced = pd.DataFrame([(s, y, clauses.is_enforced(rules, s, y)) for s in table["state"].unique()
                              for y in scenario.years], columns=["state", "model_year", "enforced"])
-    table["enforced"] = lookup(table, enforced.astype({"model_year": "int64"}), ["state", "model_year"])["enforced"]
+    table = table.merge(enforced.astype({"model_year": "int64"}), on=["state", "model_year"], how="left")
     return table[OBLIGATION_COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
 
 
