@@ -200,34 +200,31 @@ def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_n
 
 def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired: list[tuple],
                expired: list[tuple]) -> pd.DataFrame:
-    """The movement table: lot columns joined to the retirements and expiries found (the retirements, the
-    expiries, then ``pre``: lots that expired before the first year), taken from the lots at once."""
+    """The movement table: lot columns joined to the retirements and expiries found."""
+    base = ["manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type", "lot"]
     r = np.array(retired, dtype=np.int64).reshape(-1, 6)
+    ret = lots[base].iloc[r[:, 0]].reset_index(drop=True)
+    deficit = r[:, 1]
+    ret["action"] = "retire"
+    ret["state"] = np.array(arcs.states, dtype=object)[arcs.field("state", deficit)] if len(r) else []
+    ret["model_year"] = arcs.field("year", deficit)
+    ret["to_group"] = np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)] if len(r) else []
+    ret["credits"] = r[:, 2]
+    ret["deficit_met"] = r[:, 5]
+    ret["year"] = r[:, 3]
+    ret["rule"] = np.array(arcs.steps, dtype=object)[r[:, 4]] if len(r) else []
     x = np.array(expired, dtype=np.int64).reshape(-1, 2)
-    n_expired = len(x) + len(pre)
-    columns = ["manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type", "lot",
-               "last_use"]
-    source = pd.concat([lots[columns], pre[columns]], ignore_index=True)
-    out = source.iloc[np.concatenate([r[:, 0], x[:, 0], len(lots) + np.arange(len(pre))])].reset_index(drop=True)
-    out = out.rename(columns={"group": "origin_group"})
-    deficit, last_use = r[:, 1], out["last_use"].to_numpy(np.int64)[len(r):]
-
-    def text(values: np.ndarray, expired_values) -> np.ndarray:
-        """A text column: ``values`` for the retirements, ``expired_values`` for the expiries."""
-        return np.concatenate([values, np.broadcast_to(np.asarray(expired_values, dtype=object), n_expired)])
-
-    out["action"] = text(np.full(len(r), "retire", dtype=object), "expire")
-    out["state"] = text(np.array(arcs.states, dtype=object)[arcs.field("state", deficit)],
-                        out["origin_state"].to_numpy(dtype=object)[len(r):])
-    out["model_year"] = np.concatenate([arcs.field("year", deficit), last_use])
-    out["group"] = text(np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)],
-                        out["origin_group"].to_numpy(dtype=object)[len(r):])
-    out["credits"] = np.concatenate([r[:, 2], x[:, 1], pre["credits"].to_numpy(np.int64)])
-    out["deficit_met"] = np.concatenate([r[:, 5], np.zeros(n_expired, dtype=np.int64)])
-    out["year"] = np.concatenate([r[:, 3], last_use])
-    out["rule"] = text(np.array(arcs.steps, dtype=object)[r[:, 4]], "credit-life")
-    text_columns = ["manufacturer", "origin_manufacturer", "origin_state", "origin_group", "credit_type", "action",
-                    "state", "group", "rule"]
-    return out[list(MOVEMENT_KEYS)].astype({**dict.fromkeys(text_columns, "str"), "vintage": "int64",
-                                            "model_year": "int64", "credits": "int64", "deficit_met": "int64",
-                                            "year": "int64", "lot": "int64"})
+    exp = pd.concat([lots[base].iloc[x[:, 0]].assign(credits=x[:, 1]), pre[base].assign(credits=pre["credits"])],
+                    ignore_index=True)
+    last_use = np.concatenate([lots["last_use"].to_numpy(np.int64)[x[:, 0]], pre["last_use"].to_numpy(np.int64)])
+    exp["action"] = "expire"
+    exp["deficit_met"] = 0
+    exp["state"] = exp["origin_state"]
+    exp["model_year"] = last_use
+    exp["to_group"] = exp["group"]
+    exp["year"] = last_use
+    exp["rule"] = "credit-life"
+    out = pd.concat([ret, exp], ignore_index=True)
+    out = out.rename(columns={"group": "origin_group"}).rename(columns={"to_group": "group"})
+    return out[list(MOVEMENT_KEYS)].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
+                                            "deficit_met": "int64", "year": "int64", "lot": "int64"})
