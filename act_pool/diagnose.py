@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from act_pool.joins import key_sums, lookup, row_keys
 from act_pool.rules import clauses
 from act_pool.solve.problem import ComplianceProblem
 
@@ -50,34 +51,34 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     rows = rows.assign(end=np.minimum(rows["model_year"] + problem.makeup_years, last))
     tractor = (rows["group"] == "tractor").to_numpy()
     bank = _bank_by_kind(balances)
-    here = _lookup(rows, bank, KEY)
-    at_end = _lookup(rows.assign(model_year=rows["end"]), bank, KEY)
+    here = lookup(rows, bank, KEY)
+    at_end = lookup(rows.assign(model_year=rows["end"]), bank, KEY)
     gates = problem.gates[KEY + ["nzev_nontractor", "nzev_tractor", "tractor_offset", "may_receive"]]
-    gate = _lookup(rows, gates.assign(gated=True), KEY, fill={"may_receive": False, "gated": False})
-    used = _lookup(rows, _gates_used(ledger), KEY)
+    gate = lookup(rows, gates.assign(gated=True), KEY, fill={"may_receive": False, "gated": False})
+    used = _gates_used(rows, ledger)
 
-    def kind(table: pd.DataFrame, ctype: str) -> np.ndarray:
+    def kind(table: dict[str, np.ndarray], ctype: str) -> np.ndarray:
         """Credits of ``ctype`` left that the row's group could use (tractor rows: tractor credits only)."""
         return np.where(tractor, table[f"{ctype}_tractor"], table[f"{ctype}_tractor"] + table[f"{ctype}_nontractor"])
 
     nzev_left = kind(here, "NZEV") > 0
-    nontractor_zev_left = here["ZEV_nontractor"].to_numpy() > 0
-    gated, may_receive = gate["gated"].to_numpy(), gate["may_receive"].to_numpy(dtype=bool)
+    nontractor_zev_left = here["ZEV_nontractor"] > 0
+    gated, may_receive = gate["gated"], gate["may_receive"]
     nzev_used = np.where(tractor, used["nzev_tractor"], used["nzev_nontractor"])
     nzev_cap = np.where(tractor, gate["nzev_tractor"], gate["nzev_nontractor"])
-    offset = gate["tractor_offset"].to_numpy()
+    offset = gate["tractor_offset"]
     usable_here = kind(here, "ZEV") > 0
     states = sorted(problem.gates["state"].unique())
     elsewhere = _usable_elsewhere(rows, bank, usable_here, tractor, states)
-    senders = problem.gates.loc[problem.gates["may_send"], ["state", "model_year"]].drop_duplicates()
+    senders = problem.gates.loc[problem.gates["may_send"], ["state", "model_year"]]
     elsewhere_in_pool = _usable_elsewhere(rows, bank, usable_here, tractor,
                                           [s for s in states if s in problem.pool_states], senders)
     elsewhere_in_pool &= problem.exchange_ratio > 0
     conditions = [
         nzev_left & gated & (nzev_used >= nzev_cap),
         nzev_left | (kind(at_end, "NZEV") > 0),
-        tractor & nontractor_zev_left & gated & (offset > 0) & (used["tractor_offset"].to_numpy() >= offset),
-        tractor & (nontractor_zev_left | (here["NZEV_nontractor"].to_numpy() > 0)),
+        tractor & nontractor_zev_left & gated & (offset > 0) & (used["tractor_offset"] >= offset),
+        tractor & (nontractor_zev_left | (here["NZEV_nontractor"] > 0)),
         elsewhere & ~(gated & may_receive & elsewhere_in_pool),
         usable_here | (gated & may_receive & elsewhere_in_pool),
         _expired_in_window(rows, ledger),
@@ -87,42 +88,32 @@ def why_short(compliance: pd.DataFrame, ledger: pd.DataFrame, balances: pd.DataF
     return reasons
 
 
-def _lookup(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], fill: dict | None = None) -> pd.DataFrame:
-    """``table``'s other columns for each of ``rows``, in their order (matched on ``on``; unmatched: 0 or
-    ``fill``), with ``table``'s dtypes."""
-    values = rows[on].merge(table, on=on, how="left").drop(columns=on)
-    fill = {c: (fill or {}).get(c, 0) for c in values.columns}
-    return values.fillna(fill).infer_objects().astype(table.dtypes[values.columns].to_dict())
-
-
-def _masked_sums(frame: pd.DataFrame, masks: dict[str, np.ndarray], amount: str = "credits") -> pd.DataFrame:
-    """Column ``amount`` of ``frame`` summed per manufacturer, state and model year, one column per
-    mask (the amounts of the rows where it holds)."""
-    credits = frame[amount].to_numpy(np.int64)
-    sums = pd.DataFrame({name: np.where(mask, credits, 0) for name, mask in masks.items()}, index=frame.index)
-    return sums.groupby([frame[k] for k in KEY]).sum().astype("int64").reset_index()
-
-
 def _bank_by_kind(balances: pd.DataFrame) -> pd.DataFrame:
-    """Credits left per manufacturer, state and model year, as ``{ZEV,NZEV}_{tractor,nontractor}``."""
+    """Credits left per manufacturer, state and model year, as ``{ZEV,NZEV}_{tractor,nontractor}``: one row
+    per manufacturer, state and model year of ``balances``, in the order of their first rows there."""
+    (key,), count = row_keys(KEY, balances)
+    _, first = np.unique(key, return_index=True)
+    bank = balances[KEY].iloc[first].reset_index(drop=True)
+    credits = balances["credits"].to_numpy(np.int64)
     tractor = (balances["group"] == "tractor").to_numpy()
-    masks = {}
     for ctype in clauses.CREDIT_TYPES:
         of_type = (balances["credit_type"] == ctype).to_numpy()
-        masks[f"{ctype}_tractor"], masks[f"{ctype}_nontractor"] = of_type & tractor, of_type & ~tractor
-    return _masked_sums(balances, masks)
+        for name, mask in ((f"{ctype}_tractor", of_type & tractor), (f"{ctype}_nontractor", of_type & ~tractor)):
+            bank[name] = key_sums(key, count, np.where(mask, credits, 0))[key[first]]
+    return bank
 
 
-def _gates_used(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Deficit met (the ledger's ``deficit_met``, which the gates count) through each capped rule gate per
-    manufacturer, state and model year of the deficit."""
+def _gates_used(rows: pd.DataFrame, ledger: pd.DataFrame) -> dict[str, np.ndarray]:
+    """For each of ``rows``, the deficit met (the ledger's ``deficit_met``, which the gates count) through each
+    capped rule gate in its manufacturer, state and model year."""
     ret = ledger[ledger["action"] == "retire"]
+    (row_key, ret_key), count = row_keys(KEY, rows, ret)
     nzev, rule = (ret["credit_type"] == "NZEV").to_numpy(), ret["rule"]
-    return _masked_sums(ret, {
-        "nzev_nontractor": nzev & rule.isin(["nzev", "tractor-nzev-to-nontractor"]).to_numpy(),
-        "nzev_tractor": nzev & (rule == "tractor-nzev").to_numpy(),
-        "tractor_offset": (ret["credit_type"] == "ZEV").to_numpy() & (rule == "tractor-offset").to_numpy()},
-        amount="deficit_met")
+    masks = {"nzev_nontractor": nzev & rule.isin(["nzev", "tractor-nzev-to-nontractor"]).to_numpy(),
+             "nzev_tractor": nzev & (rule == "tractor-nzev").to_numpy(),
+             "tractor_offset": (ret["credit_type"] == "ZEV").to_numpy() & (rule == "tractor-offset").to_numpy()}
+    met = ret["deficit_met"].to_numpy(np.int64)
+    return {name: key_sums(ret_key, count, np.where(mask, met, 0))[row_key] for name, mask in masks.items()}
 
 
 def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.ndarray, tractor: np.ndarray,
@@ -130,31 +121,39 @@ def _usable_elsewhere(rows: pd.DataFrame, bank: pd.DataFrame, usable_here: np.nd
     """Whether ZEV credits the row could use (tractor rows: tractor credits only) were left at the end of
     its model year in one of ``states`` other than its own: the states holding them, less its own.
     With ``senders`` (state, model_year pairs), only holdings in a state that may pool out that year count."""
-    listed = bank["state"].isin(states)
+    listed = bank["state"].isin(states).to_numpy()
     if senders is not None:
-        listed &= bank[["state", "model_year"]].merge(senders, how="left", indicator=True)["_merge"].eq("both").to_numpy()
-    holding = pd.DataFrame({
-        "manufacturer": bank["manufacturer"], "model_year": bank["model_year"],
-        "any_states": (listed & (bank["ZEV_tractor"] + bank["ZEV_nontractor"] > 0)).astype("int64"),
-        "tractor_states": (listed & (bank["ZEV_tractor"] > 0)).astype("int64"),
-    }).groupby(["manufacturer", "model_year"], as_index=False)[["any_states", "tractor_states"]].sum()
-    everywhere = _lookup(rows, holding, ["manufacturer", "model_year"])
+        (bank_at, sender_at), _ = row_keys(["state", "model_year"], bank, senders)
+        listed = listed & np.isin(bank_at, sender_at)
+    (row_key, bank_key), count = row_keys(["manufacturer", "model_year"], rows, bank)
+    zev_tractor = bank["ZEV_tractor"].to_numpy()
+    any_states = key_sums(bank_key, count, listed & (zev_tractor + bank["ZEV_nontractor"].to_numpy() > 0))[row_key]
+    tractor_states = key_sums(bank_key, count, listed & (zev_tractor > 0))[row_key]
     own = rows["state"].isin(states).to_numpy() & usable_here
-    return np.where(tractor, everywhere["tractor_states"], everywhere["any_states"]) - own > 0
+    return np.where(tractor, tractor_states, any_states) - own > 0
 
 
 def _expired_in_window(rows: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:
     """Whether credits of the manufacturer in the row's state expired from the year before the deficit
-    through the end of its make-up period (§1963.2(g))."""
-    expired = ledger.loc[ledger["action"] == "expire", KEY].drop_duplicates().rename(columns={"model_year": "expired"})
-    pairs = rows[KEY + ["end"]].reset_index(names="row").merge(expired, on=["manufacturer", "state"])
-    hit = pairs.loc[(pairs["expired"] >= pairs["model_year"] - 1) & (pairs["expired"] <= pairs["end"]), "row"]
-    return rows.index.isin(hit)
+    through the end of its make-up period (§1963.2(g)).
+
+    Each expiry and each row's window are placed on one line of years per manufacturer and state; a window
+    holds an expiry iff the count of expiries up to its end exceeds the count before its start."""
+    expired = ledger.loc[ledger["action"] == "expire", ["manufacturer", "state", "model_year"]]
+    (row_pair, expired_pair), _ = row_keys(["manufacturer", "state"], rows, expired)
+    start, end = rows["model_year"].to_numpy() - 1, rows["end"].to_numpy()
+    year = expired["model_year"].to_numpy()
+    base = min(start.min(), year.min(initial=start.min()))
+    span = max(end.max(), year.max(initial=end.max())) - base + 1
+    line = np.sort(expired_pair * span + (year - base))
+    first = np.searchsorted(line, row_pair * span + (start - base), side="left")
+    return np.searchsorted(line, row_pair * span + (end - base), side="right") > first
 
 
 def _credits_after_window(rows: pd.DataFrame, problem: ComplianceProblem) -> np.ndarray:
     """Whether the manufacturer's credits in the row's state kept coming after its make-up period ended."""
-    latest = problem.lots.groupby(["manufacturer", "origin_state"])["available_from"].max()
-    latest = latest.rename("latest").reset_index().rename(columns={"origin_state": "state"})
-    found = _lookup(rows, latest, ["manufacturer", "state"], fill={"latest": -1})["latest"].to_numpy()
-    return found > rows["end"].to_numpy()
+    lots = problem.lots[["manufacturer", "origin_state", "available_from"]].rename(columns={"origin_state": "state"})
+    (row_pair, lot_pair), count = row_keys(["manufacturer", "state"], rows, lots)
+    latest = np.full(count, -1, dtype=np.int64)
+    np.maximum.at(latest, lot_pair, lots["available_from"].to_numpy(np.int64))
+    return latest[row_pair] > rows["end"].to_numpy()

@@ -335,3 +335,21 @@ def test_floor_times_by_hand():
     assert clauses.floor_times(Fraction(7, 20), np.array([20, 19])).tolist() == [7, 6]
     # a product past 64 bits is still exact: (2**62 + 1) x 3/4 = 3 x 2**60 + 0.75 -> 3 x 2**60
     assert clauses.floor_times(Fraction(3, 4), np.array([2**62 + 1])).tolist() == [3 * 2**60]
+
+
+def test_expiry_window_bounds_by_hand():
+    # Rows of M in CA: deficit MY2026 with make-up through 2028 (window 2025-2028), MY2030 through 2030
+    # (window 2029-2030). Expiries: M/CA 2024 (before both), 2029 (in the second only), N/CA 2026 and
+    # M/OR 2027 (another manufacturer, another state: neither counts). M/NY has no expiries at all.
+    from act_pool.diagnose import _expired_in_window
+
+    rows = pd.DataFrame({"manufacturer": ["M", "M", "M"], "state": ["CA", "CA", "NY"],
+                         "model_year": [2026, 2030, 2026], "end": [2028, 2030, 2028]})
+    ledger = pd.DataFrame({"manufacturer": ["M", "M", "N", "M"], "state": ["CA", "CA", "CA", "OR"],
+                           "model_year": [2024, 2029, 2026, 2027], "action": ["expire"] * 4})
+    assert _expired_in_window(rows, ledger).tolist() == [False, True, False]
+    # the window's first year (the year before the deficit) and last year count; one year outside does not
+    for year, inside in ((2025, True), (2028, True), (2024, False), (2029, False)):
+        one = ledger.iloc[:1].assign(model_year=year)
+        assert _expired_in_window(rows.iloc[:1], one).tolist() == [inside], year
+    assert _expired_in_window(rows, ledger.iloc[:0]).tolist() == [False, False, False]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from act_pool.errors import InputError, Problem
@@ -21,6 +22,8 @@ from act_pool.tenths import format_tenths
 LOT_COLUMNS = ["lot", "manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type",
                "last_use", "credits", "source", "available_from", "usable"]
 SOURCES = ("opening", "generated", "bought")
+#: Lot columns that hold text.
+_TEXT_COLUMNS = ["manufacturer", "origin_manufacturer", "origin_state", "group", "credit_type", "source"]
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,7 @@ def _credit_lots(scenario: Scenario, obligations: pd.DataFrame) -> pd.DataFrame:
                         for s, v in zip(life["origin_state"], life["vintage"])]
     lots = lots.merge(life, on=["origin_state", "vintage"], how="left")
     lots["usable"] = True
-    text = ["manufacturer", "origin_manufacturer", "origin_state", "group", "credit_type", "source"]
-    lots = lots[LOT_COLUMNS[1:]].astype(dict.fromkeys(text, "str")).sort_values(
+    lots = lots[LOT_COLUMNS[1:]].astype(dict.fromkeys(_TEXT_COLUMNS, "str")).sort_values(
         ["manufacturer", "origin_state", "vintage", "group", "credit_type", "source"], kind="stable")
     lots.insert(0, "lot", range(len(lots)))
     return _typed(lots.reset_index(drop=True))
@@ -185,16 +187,16 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
     """
     if scenario.trades.empty:
         return lots, []
-    records = lots.to_dict("records")
-    next_id = len(records)
+    table = {c: lots[c].to_numpy(copy=True) for c in LOT_COLUMNS}  # grows by two lots per lot a trade draws on
     problems: list[Problem] = []
     transfers: list[dict] = []
     for t in scenario.trades.sort_values(["model_year", "row"], kind="stable").itertuples(index=False):
         need = int(t.credits_tenths)
-        held = [r for r in records if r["manufacturer"] == t.seller and r["usable"] and r["origin_state"] == t.state
-                and r["vintage"] == t.vintage and r["group"] == t.group and r["credit_type"] == t.credit_type
-                and r["available_from"] <= t.model_year <= r["last_use"]]
-        have = sum(r["credits"] for r in held)
+        held = np.flatnonzero((table["manufacturer"] == t.seller) & table["usable"] & (table["origin_state"] == t.state)
+                              & (table["vintage"] == t.vintage) & (table["group"] == t.group)
+                              & (table["credit_type"] == t.credit_type) & (table["available_from"] <= t.model_year)
+                              & (table["last_use"] >= t.model_year))
+        have = int(table["credits"][held].sum())
         if have < need and scenario.trades_beyond_holdings == "cap":
             need = have  # the trade moves what the seller holds (Monte Carlo samples of a plan's sales)
         elif have < need:
@@ -202,26 +204,47 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
                 f"{t.seller} sells {format_tenths(need)} {t.state} {t.group} {t.credit_type} credits of vintage "
                 f"{t.vintage} in model year {t.model_year} but holds {format_tenths(have)} usable then")))
             continue
-        for r in held:
-            take = min(need, r["credits"])
+        drawn, taken = [], []
+        for i in held.tolist():
+            take = min(need, int(table["credits"][i]))
             if take == 0:
                 break
             need -= take
-            r["credits"] -= take
-            sold = {**r, "lot": next_id, "credits": take, "usable": False}
-            bought = {**r, "lot": next_id + 1, "manufacturer": t.buyer, "credits": take, "source": "bought",
-                      "available_from": int(t.model_year), "usable": True}
-            next_id += 2
-            records += [sold, bought]
-            transfers.append({"manufacturer": t.seller, "origin_manufacturer": r["origin_manufacturer"],
-                              "origin_state": r["origin_state"], "vintage": r["vintage"], "origin_group": r["group"],
-                              "credit_type": r["credit_type"], "action": "transfer", "state": r["origin_state"],
-                              "model_year": int(t.model_year), "group": r["group"], "credits": take, "deficit_met": 0,
-                              "year": int(t.model_year), "rule": f"trade to {t.buyer}", "lot": sold["lot"]})
+            table["credits"][i] -= take
+            drawn.append(i)
+            taken.append(take)
+        first_id = len(table["lot"])
+        for n, (i, take) in enumerate(zip(drawn, taken)):
+            transfers.append({"manufacturer": t.seller, "origin_manufacturer": table["origin_manufacturer"][i],
+                              "origin_state": table["origin_state"][i], "vintage": int(table["vintage"][i]),
+                              "origin_group": table["group"][i], "credit_type": table["credit_type"][i],
+                              "action": "transfer", "state": table["origin_state"][i], "model_year": int(t.model_year),
+                              "group": table["group"][i], "credits": take, "deficit_met": 0, "year": int(t.model_year),
+                              "rule": f"trade to {t.buyer}", "lot": first_id + 2 * n})
+        table = _with_trade_lots(table, drawn, taken, t.buyer, int(t.model_year))
     if problems:
         raise InputError(problems)
-    out = pd.DataFrame(records, columns=LOT_COLUMNS)
+    out = pd.DataFrame(table).astype(dict.fromkeys(_TEXT_COLUMNS, "str"))
     return _typed(out[out["credits"] > 0].reset_index(drop=True)), transfers
+
+
+def _with_trade_lots(table: dict[str, np.ndarray], drawn: list[int], taken: list[int], buyer: str,
+                     model_year: int) -> dict[str, np.ndarray]:
+    """``table`` (lot columns) with two lots appended for each lot ``drawn`` on by a trade, in order: the
+    seller's credits sold (``taken``; set aside, not usable) and the buyer's (bought, usable from ``model_year``).
+    Lot ids continue from the table's length."""
+    if not drawn:
+        return table
+    source = np.repeat(drawn, 2)
+    added = {c: values[source] for c, values in table.items()}
+    buyers = slice(1, None, 2)
+    added["lot"] = np.arange(len(table["lot"]), len(table["lot"]) + len(source))
+    added["credits"] = np.repeat(taken, 2)
+    added["usable"] = np.resize([False, True], len(source))
+    added["manufacturer"][buyers] = buyer
+    added["source"][buyers] = "bought"
+    added["available_from"][buyers] = model_year
+    return {c: np.concatenate([table[c], added[c]]) for c in table}
 
 
 def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
@@ -237,7 +260,7 @@ def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
     with zero capacities, so that every lot's origin has a ``may_send`` row in every year.
     """
     key = ["manufacturer", "state", "model_year"]
-    wide = obligations.pivot_table(index=key, columns="group", values="deficits", aggfunc="sum", fill_value=0)
+    wide = obligations.groupby(key + ["group"])["deficits"].sum().unstack("group", fill_value=0)
     wide = wide.reindex(columns=list(clauses.GROUPS), fill_value=0).astype("int64")
     totals = wide.index.to_frame(index=False).astype({"model_year": "int64"})
     totals["nontractor"] = (wide["2b-3"] + wide["4-8"]).to_numpy()

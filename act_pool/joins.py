@@ -1,0 +1,45 @@
+"""Joins of tables on key columns as array lookups by integer keys.
+
+The key columns of every table joined are factorized together into one dense integer key per row, so a
+join is an index into an array and a sum per key a ``np.add.at``: several times faster than a pandas
+merge or groupby on text columns, with the left table's row order and the right table's dtypes kept.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def row_keys(on: list[str], *frames: pd.DataFrame) -> tuple[list[np.ndarray], int]:
+    """Integer keys of the rows of ``frames`` on the columns ``on``, coded together: two rows, of one frame
+    or of two, have the same key iff they agree on every column of ``on``. Keys run from 0 up to the count
+    of distinct keys, returned with them."""
+    key = np.zeros(sum(len(f) for f in frames), dtype=np.int64)
+    count = 1
+    for column in on:
+        codes, values = pd.factorize(pd.concat([f[column] for f in frames], ignore_index=True))
+        key, distinct = pd.factorize(key * len(values) + codes)
+        count = len(distinct)
+    return np.split(key, np.cumsum([len(f) for f in frames[:-1]])), count
+
+
+def key_sums(keys: np.ndarray, count: int, amounts: np.ndarray) -> np.ndarray:
+    """``amounts`` summed per key (keys and their ``count`` from :func:`row_keys`), as int64."""
+    total = np.zeros(count, dtype=np.int64)
+    np.add.at(total, keys, amounts)
+    return total
+
+
+def lookup(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], fill: dict | None = None) -> dict[str, np.ndarray]:
+    """``table``'s other columns for each of ``rows``, in their order (matched on ``on``, on which ``table`` is
+    unique; unmatched: 0 or ``fill``), with ``table``'s dtypes (NumPy dtypes only)."""
+    (row_key, table_key), count = row_keys(on, rows, table)
+    position = np.full(count, -1, dtype=np.int64)
+    position[table_key] = np.arange(len(table))
+    at = position[row_key]
+    found = at >= 0
+    values = {}
+    for column in table.columns.drop(on):
+        values[column] = np.full(len(rows), (fill or {}).get(column, 0), dtype=table[column].dtype)
+        values[column][found] = table[column].to_numpy()[at[found]]
+    return values
