@@ -89,3 +89,30 @@ def test_a_capped_trade_moves_what_the_seller_holds(tmp_path):
     assert c.loc[("B", 2025, "2b-3"), ["met", "unmet"]].tolist() == [560, 0]
     assert c.loc[("S", 2024, "2b-3"), ["met", "unmet", "status"]].tolist() == [0, 80, "open"]
     assert r.conservation.loc["S", ["generated", "traded_out", "closing"]].tolist() == [1600, 1600, 0]
+
+
+def test_a_trade_after_another_emptied_a_lot_draws_on_the_next(tmp_path):
+    """Two lots of one kind: the first sold whole by one trade, a later trade draws on the second.
+
+    T: 100 Class 2b-3 ZEVs in CA MY2024 -> 80.0 credits; sells 40.0 of them to S in MY2024.
+    S: its own 160.0 earned (a lot) and the 40.0 bought (a second lot, same state, vintage, group and
+    type). In MY2025 S sells 160.0 to B (its earned lot, emptied), then 30.0 more (row 3: the bought
+    lot). B receives 160.0 + 30.0 = 190.0; S keeps 40.0 - 30.0 = 10.0 for its own 8.0 of MY2024.
+    (A first version stopped at the emptied lot: the second trade moved nothing and said nothing.)
+    """
+    trades = [("T", "S", "CA", 2024, "2b-3", "ZEV", "40.0", 2024), ("S", "B", "CA", 2024, "2b-3", "ZEV", "160.0", 2025),
+              ("S", "B", "CA", 2024, "2b-3", "ZEV", "30.0", 2025)]
+    sales = [row("CA", 2024, "2b-3", "ZEV", 200, manufacturer="S"), row("CA", 2024, "2b-3", "ZEV", 100, manufacturer="T"),
+             row("CA", 2025, "2b-3", "ICE", 1000, manufacturer="B")]
+    path = write_scenario(tmp_path, sales, model_years=[2024, 2025], retirement=EE,
+                          overrides={"small_manufacturer.max_vehicles": 0})
+    path.write_text(path.read_text().replace('sales = "sales.csv"',
+                                             f'sales = "sales.csv"\ntrades = "{write_trades(tmp_path, trades)}"'))
+    r = act_pool.run(act_pool.load_scenario(path))
+    t = r.conservation
+    assert t.loc["B", "traded_in"] == 1900 and t.loc["S", ["traded_in", "traded_out"]].tolist() == [400, 1900]
+    transfer = r.ledger[(r.ledger["action"] == "transfer") & (r.ledger["manufacturer"] == "S")]
+    assert sorted(transfer["credits"].tolist()) == [300, 1600]
+    c = r.compliance.set_index(["manufacturer", "model_year", "group"])
+    assert c.loc[("S", 2024, "2b-3"), ["met", "unmet"]].tolist() == [80, 0]
+    assert c.loc[("B", 2025, "2b-3"), ["met", "unmet"]].tolist() == [560, 0]

@@ -206,9 +206,11 @@ def apply_trades(lots: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, 
             continue
         drawn, taken = [], []
         for i in held.tolist():
-            take = min(need, int(table["credits"][i]))
-            if take == 0:
+            if need == 0:
                 break
+            take = min(need, int(table["credits"][i]))
+            if take == 0:  # a lot an earlier trade emptied
+                continue
             need -= take
             table["credits"][i] -= take
             drawn.append(i)
