@@ -191,7 +191,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                   "file, or leave it out for the bundled default scenario")])
     path = Path(args.scenario) if args.scenario is not None else default_scenario_path()
     # The figures' second process starts now, so that its imports overlap the run.
-    with (FigureWorker.start() if not args.tables_only else None) or nullcontext() as worker:
+    with (FigureWorker.start(fork=True) if not args.tables_only else None) or nullcontext() as worker:
         files = result_files(reports=not args.tables_only, graphml=args.graphml)
         scenario = _with_solver(_load_checking_out(path, args.out, args.force, files), args.solver)
         result = run(scenario, progress=None if args.quiet else ProgressLine(), keep_network=args.graphml)

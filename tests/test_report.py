@@ -378,9 +378,9 @@ def test_scenario_text_that_looks_like_a_formula_is_a_string_cell(tmp_path):
 
 
 def test_reports_are_the_same_bytes_drawn_in_one_process_or_two(tmp_path, tiny, monkeypatch):
-    """The figures drawn in a second process (when a CPU is spare, or started before the run) equal
-    those drawn in this one, and so does every other report file; a second process that fails has
-    its figures drawn here."""
+    """The figures drawn in a second process (when a CPU is spare, or started before the run as a new
+    interpreter or a copy of this one) equal those drawn in this one, and so does every other report
+    file; a second process that fails has its figures drawn here."""
     from act_pool.report import figure_worker as worker_module
     from act_pool.report import write as write_module
 
@@ -394,20 +394,24 @@ def test_reports_are_the_same_bytes_drawn_in_one_process_or_two(tmp_path, tiny, 
                                              stdin=subprocess.PIPE)
 
     folders = {}
-    for way in ("one", "two", "started-early", "second-fails"):
+    ways = {"started-early": FigureWorker, "forked-early": lambda: FigureWorker(fork=True),
+            "second-fails": FailingWorker}
+    for way in ("one", "two", *ways):
         monkeypatch.setattr(worker_module, "spare_cpu", lambda w=way: w == "two")
         folders[way] = tmp_path / way
         folders[way].mkdir()
-        if way in ("started-early", "second-fails"):
-            with (FigureWorker() if way == "started-early" else FailingWorker()) as worker:
+        if way in ways:
+            with ways[way]() as worker:
+                if way == "forked-early":  # a copy of this process where it can fork, else a new one
+                    assert isinstance(worker._process, worker_module.ForkedProcess) is worker_module.CAN_FORK
                 write_module.write_reports(tiny, folders[way], figure_worker=worker)
-                assert worker.wait() is (way == "started-early")
+                assert worker.wait() is (way != "second-fails")
         else:
             write_module.write_reports(tiny, folders[way])
     assert FigureWorker.forks is sys.platform.startswith("linux")  # in two processes, where it can fork
     files = sorted(p.relative_to(folders["one"]) for p in folders["one"].rglob("*") if p.is_file())
     assert len(files) == 2 + 2 * len(FIGURES)
-    for way in ("two", "started-early", "second-fails"):
+    for way in ("two", *ways):
         assert files == sorted(p.relative_to(folders[way]) for p in folders[way].rglob("*") if p.is_file())
         for rel in files:
             assert (folders["one"] / rel).read_bytes() == (folders[way] / rel).read_bytes(), (way, rel)

@@ -1,7 +1,7 @@
 """A second process that draws figures while the first writes the other reports.
 
-:class:`FigureWorker` starts the second process: on Linux a copy of this one (:func:`os.fork`,
-:class:`ForkedProcess`), which has every module this one imported; elsewhere
+:class:`FigureWorker` starts the second process: from the command line on Linux, a copy of this
+one (:func:`os.fork`, :class:`ForkedProcess`), which has every module this one imported; otherwise
 ``python -m act_pool.report.figure_worker``. Either imports matplotlib and the figure code at once,
 so when it is started before the run (as ``act-pool run`` does) that cost overlaps the computation.
 It then reads one pickle from its pipe, ``(result, folder, names, rc)``, and writes the figures
@@ -71,13 +71,16 @@ class FigureWorker:
     """The second process: start it early, give it its figures once with :meth:`draw`, then
     :meth:`wait` for them; :meth:`close` (or leaving a ``with`` block) ends it in any state."""
 
-    #: Whether the process draws its figures in two processes (:data:`CAN_FORK`): it then takes
-    #: them all, while the first process writes the workbook.
+    #: Whether the process draws its figures in two processes (:data:`CAN_FORK`, however it was
+    #: started): it then takes them all, while the first process writes the workbook.
     forks = CAN_FORK
 
-    def __init__(self) -> None:
+    def __init__(self, fork: bool = False) -> None:
+        """``fork``: a copy of this process (:class:`ForkedProcess`, where :data:`CAN_FORK`), for a
+        process that starts it before it has threads of its own, as the command line does; else a
+        new interpreter (a notebook's kernel, for one, runs threads a copy would lack)."""
         # Its errors are not shown: the figures it fails to write are drawn here (see wait()).
-        if CAN_FORK:
+        if fork and CAN_FORK:
             self._process: subprocess.Popen | ForkedProcess = ForkedProcess()
         else:
             # A new interpreter: it sees this one's import path, so it finds the same act-pool
@@ -88,12 +91,13 @@ class FigureWorker:
         self._sender: threading.Thread | None = None
 
     @classmethod
-    def start(cls) -> "FigureWorker | None":
-        """A new process when a CPU is spare (:func:`spare_cpu`) and one can be started, else None."""
+    def start(cls, fork: bool = False) -> "FigureWorker | None":
+        """A new process (``fork``: see :class:`FigureWorker`) when a CPU is spare (:func:`spare_cpu`)
+        and one can be started, else None."""
         if not spare_cpu():
             return None
         try:
-            return cls()
+            return cls(fork=fork)
         except OSError:
             return None
 
@@ -192,9 +196,10 @@ class ForkedProcess:
     interpreter's clean-up (:func:`os._exit`), which belongs to this process.
 
     Python 3.12 and later warn when a process with threads forks: a thread holding a lock at that
-    moment leaves it held in the copy. The threads here are the memory allocator's and the linear
-    algebra library's (both prepare for fork), and the copy takes no lock of this program's but the
-    import lock, which Python resets in it; so the warning is not raised.
+    moment leaves it held in the copy. Started by the command line before the run, this process's
+    only threads are the memory allocator's and the linear algebra library's (both prepare for
+    fork), and the copy takes no lock of this program's but the import lock, which Python resets in
+    it; so that warning is silenced here.
     """
 
     def __init__(self) -> None:
