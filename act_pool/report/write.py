@@ -14,7 +14,11 @@ if TYPE_CHECKING:
     from act_pool.run import Result
 
 RESULT_FILES = ("compliance.csv", "ledger.csv", "balances.csv", "summary.json")
-REPORT_FILES = ("results.xlsx", "report.html", "figures/")
+#: The figures of :data:`act_pool.report.figures.FIGURES`, named here without importing matplotlib.
+FIGURE_NAMES = ("bank_by_state", "deficits_vs_credits", "pooled_flows", "expiring_credits")
+#: Each figure's files, relative to the result folder, in the order the page shows them.
+FIGURE_FILES = tuple(f"figures/{name}.{fmt}" for name in FIGURE_NAMES for fmt in ("png", "svg"))
+REPORT_FILES = ("results.xlsx", "report.html") + FIGURE_FILES
 
 
 def write_results(result: "Result", out_dir: Path, graphml: bool = False, reports: bool = True,
@@ -46,9 +50,7 @@ def write_results(result: "Result", out_dir: Path, graphml: bool = False, report
 def result_files(reports: bool = True, graphml: bool = False) -> list[str]:
     """The files :func:`write_results` writes, relative to the result folder (for
     :func:`~act_pool.report.outdir.check_out_dir`, before anything is computed)."""
-    files = list(RESULT_FILES)
-    if reports:
-        files += ["results.xlsx", "report.html"] + [f"figures/{n}.{fmt}" for n in FIGURE_NAMES for fmt in ("png", "svg")]
+    files = list(RESULT_FILES) + (list(REPORT_FILES) if reports else [])
     if graphml:
         files.append("network.graphml")
     return files
@@ -66,11 +68,9 @@ def write_into(result: "Result", folder: Path) -> None:
         fh.write("\n")
 
 
-#: The figures of :data:`act_pool.report.figures.FIGURES`, named here without importing matplotlib.
-FIGURE_NAMES = ("bank_by_state", "deficits_vs_credits", "pooled_flows", "expiring_credits")
 #: Figures this process draws when a second process (:class:`FigureWorker`) that cannot fork draws
 #: the others, chosen so that the workbook, matplotlib's import and these take about as long as the
-#: rest on the default scenario. One that forks draws them all, in two processes, and this one
+#: rest on the default scenario (estimated from the drawing times measured on Linux). One that forks draws them all, in two processes, and this one
 #: only writes the workbook (never importing matplotlib).
 FIRST_PROCESS_FIGURES = ("bank_by_state",)
 
@@ -123,7 +123,7 @@ def write_reports(result: "Result", folder: Path, figure_worker: FigureWorker | 
     finally:
         if worker is not None and worker is not figure_worker:
             worker.close()
-    paths = [figures / f"{n}.{fmt}" for n in FIGURE_NAMES for fmt in ("png", "svg")]
+    paths = [folder / name for name in FIGURE_FILES]
     (folder / "report.html").write_text(page(figure_files(paths)), encoding="utf-8", newline="\n")
 
 
