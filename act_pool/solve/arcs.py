@@ -115,7 +115,7 @@ class CreditArcs:
     def field(self, name: str, nodes: np.ndarray | slice = slice(None)) -> np.ndarray:
         """One field (``maker``, ``kind``, ``state``, ``group``, ``ctype``, ``expiry``, ``year``,
         ``gate``) of the node keys; years as calendar years."""
-        value = (self.key[nodes] >> _SHIFT[name]) & ((1 << _BITS[name]) - 1)
+        value = key_field(self.key[nodes], name)
         return value + self.base_year if name in ("expiry", "year") else value
 
     def node_ids(self, nodes: np.ndarray | slice = slice(None)) -> list[tuple]:
@@ -142,8 +142,11 @@ class CreditArcs:
 
 
 def text_codes(values: pd.Series, code: dict) -> np.ndarray:
-    """Integer codes of text values (every value must be a key of ``code``)."""
-    out = pd.Categorical(values, categories=list(code)).codes.astype(np.int64)
+    """Integer codes of text values (every value must be a key of ``code``): each distinct value is
+    looked up once (:func:`pandas.factorize`)."""
+    found, distinct = pd.factorize(values)
+    lookup = np.array([code.get(v, -1) for v in distinct] + [-1], dtype=np.int64)
+    out = lookup[found]  # a missing value (-1) takes the last entry, -1
     if (out < 0).any():
         raise ValueError("a value without a code in the credit network")
     return out
@@ -157,6 +160,11 @@ def node_key(maker, kind: str, state=0, group=0, ctype=0, expiry=0, year=0, gate
     for name, value in parts.items():
         key |= np.asarray(value, dtype=np.int64) << _SHIFT[name]
     return key
+
+
+def key_field(keys: np.ndarray, name: str) -> np.ndarray:
+    """One field of packed node keys, as its integer code (years as offsets from the base year)."""
+    return (keys >> _SHIFT[name]) & ((1 << _BITS[name]) - 1)
 
 
 def without_year(keys: np.ndarray) -> np.ndarray:
@@ -204,29 +212,32 @@ def build_arcs(problem: ComplianceProblem, pooled_direct: bool | None = None) ->
     all_mk = np.arange(n_makers, dtype=np.int64)
     total_def = np.bincount(dfc["mk"], weights=dfc["amount"], minlength=n_makers).astype(np.int64)
 
-    # Bank chains per expiry class, from the first year a lot may be used to its expiry (or the horizon).
-    lt = pd.DataFrame({"mk": text_codes(lots["manufacturer"], maker_code),
-                       "s": text_codes(lots["origin_state"], state_code),
-                       "g": text_codes(lots["group"], group_code),
-                       "c": text_codes(lots["credit_type"], ctype_code),
-                       "e": lots["last_use"].to_numpy(np.int64) - base,
-                       "enter": np.maximum(lots["available_from"].to_numpy(np.int64), first) - base,
-                       "credits": lots["credits"].to_numpy(np.int64)})
-    supply = np.bincount(lt["mk"], weights=lt["credits"], minlength=n_makers).astype(np.int64)
-    entries = lt.groupby(["mk", "s", "g", "c", "e", "enter"], as_index=False)["credits"].sum()
-    classes = entries.groupby(["mk", "s", "g", "c", "e"], as_index=False)["enter"].min()
-    stop = np.minimum(classes["e"].to_numpy(), last - base)
-    length = stop - classes["enter"].to_numpy() + 1
-    idx = np.repeat(np.arange(len(classes)), length)
-    step_in = np.arange(len(idx)) - np.repeat(np.cumsum(length) - length, length)
-    bank = classes.iloc[idx].reset_index(drop=True)
-    bank["t"] = bank["enter"].to_numpy() + step_in
-    bank["stop"] = stop[idx]
-    bk = bank[["mk", "s", "g", "c", "e", "t"]].to_numpy().T
-    bank["key"] = node_key(bk[0], "bank", bk[1], bk[2], bk[3], bk[4], bk[5])
-    bank["avail"] = node_key(bk[0], "avail", bk[1], bk[2], bk[3], year=bk[5])
-    en = entries[["mk", "s", "g", "c", "e", "enter"]].to_numpy().T
-    entry_keys = node_key(en[0], "bank", en[1], en[2], en[3], en[4], en[5])
+    # Bank chains per expiry class, from the first year a lot may be used to its expiry (or the
+    # horizon). A lot enters at the bank node of its class and first year; sorted keys group the
+    # entry nodes by class (the year is the class key's lowest field), earliest year first.
+    lot_maker = text_codes(lots["manufacturer"], maker_code)
+    lot_credits = lots["credits"].to_numpy(np.int64)
+    supply = np.zeros(n_makers, dtype=np.int64)
+    np.add.at(supply, lot_maker, lot_credits)
+    lot_entry = node_key(lot_maker, "bank", text_codes(lots["origin_state"], state_code),
+                         text_codes(lots["group"], group_code), text_codes(lots["credit_type"], ctype_code),
+                         lots["last_use"].to_numpy(np.int64) - base,
+                         np.maximum(lots["available_from"].to_numpy(np.int64), first) - base)
+    entry_keys, lot_entry_row = np.unique(lot_entry, return_inverse=True)
+    entry_credits = np.zeros(len(entry_keys), dtype=np.int64)
+    np.add.at(entry_credits, lot_entry_row, lot_credits)
+    class_keys, class_first = np.unique(without_year(entry_keys), return_index=True)
+    enter = key_field(entry_keys[class_first], "year")
+    stop = np.minimum(key_field(class_keys, "expiry"), last - base)
+    length = stop - enter + 1
+    idx = np.repeat(np.arange(len(class_keys)), length)
+    t = enter[idx] + np.arange(len(idx)) - np.repeat(np.cumsum(length) - length, length)
+    bank_key = class_keys[idx] | (t << _SHIFT["year"])
+    bank = pd.DataFrame({name: key_field(bank_key, field) for name, field in
+                         (("mk", "maker"), ("s", "state"), ("g", "group"), ("c", "ctype"), ("e", "expiry"))})
+    bank["t"], bank["stop"], bank["key"] = t, stop[idx], bank_key
+    bank["avail"] = node_key(bank["mk"].to_numpy(), "avail", bank["s"].to_numpy(), bank["g"].to_numpy(),
+                             bank["c"].to_numpy(), year=t)
 
     parts: list[pd.DataFrame] = []
 
@@ -254,26 +265,24 @@ def build_arcs(problem: ComplianceProblem, pooled_direct: bool | None = None) ->
     add(tails["key"][~expires], special["end"][tails["mk"][~expires]], "end")
 
     # Retirement routes: each state's available credits (own) and imports (pooled).
-    avail = bank.drop_duplicates("avail")[["mk", "s", "g", "c", "t", "avail"]].rename(columns={"avail": "key"})
+    avail = bank.iloc[_first_rows(bank["avail"].to_numpy())][["mk", "s", "g", "c", "t", "avail"]]
+    avail = avail.rename(columns={"avail": "key"}).reset_index(drop=True)
     gates = _gate_table(problem, maker_code, state_code, base)
     own_routes = _routes(avail.assign(pooled=False), problem, gates, dfc, first - base)
     routes = [own_routes]
     if problem.pooling:
         pool_codes = [state_code[s] for s in problem.pool_states if s in state_code]
-        send = gates[["mk", "s", "d", "may_send"]].rename(columns={"d": "t"})
-        senders = avail[avail["s"].isin(pool_codes)].merge(send, on=["mk", "s", "t"], how="left")
-        # Without the column every state may send; with it, a state without a gate row that year may not.
-        senders = senders[senders["may_send"].fillna("may_send" not in problem.gates).astype(bool)]
-        senders["hub"] = node_key(senders["mk"].to_numpy(), "hub", group=senders["g"].to_numpy(),
-                                  ctype=senders["c"].to_numpy(), year=senders["t"].to_numpy())
+        senders = avail[avail["s"].isin(pool_codes)]
+        # A state may send where its gate row that year says so; without the column every state
+        # may, with it a state without a gate row that year may not.
+        row = _gate_rows(gates, senders["mk"].to_numpy(), senders["s"].to_numpy(), senders["t"].to_numpy())
+        may_send = np.full(len(row), "may_send" not in problem.gates)
+        may_send[row >= 0] = gates["may_send"].to_numpy(bool)[row[row >= 0]]
+        senders = senders[may_send]
+        senders = senders.assign(hub=node_key(senders["mk"].to_numpy(), "hub", group=senders["g"].to_numpy(),
+                                              ctype=senders["c"].to_numpy(), year=senders["t"].to_numpy()))
         add(senders["key"], senders["hub"], "export")
-        receivers = dfc[dfc["s"].isin(pool_codes)][["mk", "s"]].drop_duplicates().rename(columns={"s": "s2"})
-        imports = senders.merge(receivers, on="mk")
-        imports = imports[imports["s2"] != imports["s"]].drop_duplicates(["mk", "s2", "g", "c", "t"])
-        imports = pd.DataFrame({"mk": imports["mk"], "s": imports["s2"], "g": imports["g"], "c": imports["c"],
-                                "t": imports["t"], "hub": imports["hub"]})
-        imports["key"] = node_key(imports["mk"].to_numpy(), "import", imports["s"].to_numpy(),
-                                  imports["g"].to_numpy(), imports["c"].to_numpy(), year=imports["t"].to_numpy())
+        imports = _imports(senders, dfc[dfc["s"].isin(pool_codes)])
         pooled_routes = _routes(imports.assign(pooled=True), problem, gates, dfc, first - base)
         imports = imports[imports["key"].isin(pooled_routes["src"])]
         add(imports["hub"], imports["key"], "import")
@@ -311,7 +320,7 @@ def build_arcs(problem: ComplianceProblem, pooled_direct: bool | None = None) ->
     key = np.unique(node_keys)
     demand = np.zeros(len(key), dtype=np.int64)
     np.add.at(demand, np.searchsorted(key, dfc["key"].to_numpy()), dfc["amount"].to_numpy())
-    np.add.at(demand, np.searchsorted(key, entry_keys), -entries["credits"].to_numpy())
+    np.add.at(demand, np.searchsorted(key, entry_keys), -entry_credits)
     demand[np.searchsorted(key, special["unmet"])] -= total_def
     demand[np.searchsorted(key, special["sink"])] += supply
     arc = pd.concat(parts, ignore_index=True)
@@ -373,12 +382,10 @@ def _routes(sources: pd.DataFrame, problem: ComplianceProblem, gates: pd.DataFra
         keep &= ~((col["c"] == CREDIT_TYPES.index("NZEV")) & (k > 0))
     col = {name: v[keep] for name, v in col.items()}
     # The gate row of each (manufacturer, state, deficit year); none: no deficits accrue there.
-    gate_key = node_key(gates["mk"].to_numpy(), "gate_in", gates["s"].to_numpy(), year=gates["d"].to_numpy())
-    order = np.argsort(gate_key, kind="stable")
-    row = _find(gate_key[order], node_key(col["mk"], "gate_in", col["s"], year=col["d"]))
-    found = row >= 0
+    gate_row = _gate_rows(gates, col["mk"], col["s"], col["d"])
+    found = gate_row >= 0
     col = {name: v[found] for name, v in col.items()}
-    gate_row = order[row[found]]
+    gate_row = gate_row[found]
     if col["pooled"].any():
         ok = ~col["pooled"] | gates["may_receive"].to_numpy()[gate_row]
         col = {name: v[ok] for name, v in col.items()}
@@ -410,6 +417,44 @@ def _routes(sources: pd.DataFrame, problem: ComplianceProblem, gates: pd.DataFra
                          "gate": gt, "cap": cap[ok], "deficit": deficit[ok],
                          "gate_in": np.where(gt >= 0, node_key(mk, "gate_in", st_, year=d, gate=gate_code), 0),
                          "gate_out": np.where(gt >= 0, node_key(mk, "gate_out", st_, year=d, gate=gate_code), 0)})
+
+
+def _imports(senders: pd.DataFrame, receiving: pd.DataFrame) -> pd.DataFrame:
+    """The ``import`` nodes: credits of every sending state (rows of ``senders``: ``avail`` nodes with
+    their ``hub``) offered to every other state with deficits in the pool (rows of ``receiving``,
+    deficits), once per manufacturer, receiving state, group, type and year, in the order of the
+    senders, then of the receiving states' first deficits."""
+    recv_mk, recv_state = receiving["mk"].to_numpy(), receiving["s"].to_numpy()
+    firsts = _first_rows(recv_mk << _BITS["state"] | recv_state)
+    recv_mk, recv_state = recv_mk[firsts], recv_state[firsts]
+    by_maker = np.argsort(recv_mk, kind="stable")
+    recv_mk, recv_state = recv_mk[by_maker], recv_state[by_maker]
+    send_mk = senders["mk"].to_numpy()
+    start, stop = np.searchsorted(recv_mk, send_mk, "left"), np.searchsorted(recv_mk, send_mk, "right")
+    count = stop - start
+    rep = np.repeat(np.arange(len(send_mk)), count)
+    to = recv_state[np.repeat(start, count) + np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)]
+    col = {name: senders[name].to_numpy()[rep] for name in ("mk", "s", "g", "c", "t", "hub")}
+    other = to != col["s"]
+    col = {name: v[other] for name, v in col.items()}
+    col["s"] = to[other]
+    col["key"] = node_key(col["mk"], "import", col["s"], col["g"], col["c"], year=col["t"])
+    keep = _first_rows(col["key"])
+    return pd.DataFrame({name: v[keep] for name, v in col.items()})
+
+
+def _gate_rows(gates: pd.DataFrame, maker: np.ndarray, state: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """The row of ``gates`` (:func:`_gate_table`) of each manufacturer, state and model year (as
+    offsets from the base year), -1 where there is none."""
+    gate_key = node_key(gates["mk"].to_numpy(), "gate_in", gates["s"].to_numpy(), year=gates["d"].to_numpy())
+    order = np.argsort(gate_key, kind="stable")
+    row = _find(gate_key[order], node_key(maker, "gate_in", state, year=year))
+    return np.where(row >= 0, order[np.maximum(row, 0)] if len(order) else -1, -1)
+
+
+def _first_rows(keys: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct key, in their order in ``keys``."""
+    return np.sort(np.unique(keys, return_index=True)[1])
 
 
 def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
