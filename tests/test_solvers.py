@@ -209,6 +209,42 @@ def test_compiled_simplex_is_networkx_network_simplex():
     assert solved > 100
 
 
+@pytest.mark.skipif(not compiled_available(), reason="the compiled network simplex was not built")
+def test_compiled_stages_reach_the_lexicographic_optimum():
+    # Two or three cost vectors solved one after the other, each from the last tree of the one before
+    # on its optimal face, must reach the objectives networkx finds for their exact weighted sum. The
+    # weight M = 10^7 keeps the stages in order: a basic flow is at most the demands plus every
+    # capacity (50 + 70 x 15 = 1,100 per arc), so a later stage costs at most 70 arcs x 20 x 1,100
+    # = 1,540,000 < M.
+    rng = random.Random(11)
+    solved = 0
+    for _ in range(300):
+        G = random_network(rng)
+        edges = list(G.edges(data=True))
+        if not edges:
+            continue
+        k = rng.randint(2, 3)
+        costs = [[rng.randint(0, 20) for _ in edges] for _ in range(k)]
+        for (u, v, a), *stage_costs in zip(edges, *costs):
+            a["weight"] = sum(c * 10 ** (7 * (k - 1 - i)) for i, c in enumerate(stage_costs))
+        tail, head, cap = (np.array(x, dtype=np.int64) for x in zip(*[(u, v, a.get("capacity", -1)) for u, v, a in edges]))
+        demand = np.array([G.nodes[i]["demand"] for i in G], dtype=np.int64)
+        faux = [mincost.int64_safe(cap, sum(c), max(c), demand)[1] for c in costs]
+        flow, potential = np.zeros(len(edges), dtype=np.int64), np.zeros(len(demand), dtype=np.int64)
+        status = mincost._mcf.network_simplex_stages(tail, head, cap, np.array(costs, dtype=np.int64).ravel(), demand,
+                                                     np.array(faux, dtype=np.int64), flow, potential)
+        try:
+            _, expected = nx.network_simplex(G)
+        except nx.NetworkXUnfeasible:
+            assert status == 1
+            continue
+        assert status == 0
+        best = [expected[u][v] for u, v, _ in edges]
+        assert [int(np.dot(c, flow)) for c in costs] == [int(np.dot(c, best)) for c in costs]
+        solved += 1
+    assert solved > 100
+
+
 def test_compiled_simplex_is_built_where_a_compiler_is():
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("no C compiler: the networkx fallback is expected")

@@ -18,6 +18,14 @@
  * of length n (demand = inflow - outflow, networkx's sign). Returns 0 when optimal and 1 when no
  * flow meets the demands. ``flow`` and ``potential`` are written (potential: networkx's node
  * potentials, so the reduced cost of arc a is cost[a] - potential[tail[a]] + potential[head[a]]).
+ *
+ * network_simplex_stages(tail, head, capacity, costs, demand, faux_infs, flow, potential) -> int
+ * solves k cost vectors one after the other (``costs``: k x m, row by row; ``faux_infs``: k), each
+ * on the optimal face of those before: once a stage is optimal, every real arc off the tree whose
+ * reduced cost is not zero carries its bound in every optimum of the stages so far and is fixed
+ * there (never priced again; tree arcs have reduced cost zero), the potentials are recomputed along
+ * the tree under the next costs, and the pivots go on from that tree. With k = 1 it is
+ * network_simplex. Returns 2 where an arc without capacity would have to be fixed full.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -33,6 +41,7 @@ typedef struct {
     int64_t *pi, *parent, *pedge, *size, *next, *prev, *last;
     int64_t *Wn, *We, *tn, *te; /* cycle buffers */
     int64_t nWn, nWe;
+    char *fixed;                /* real arcs fixed by an earlier stage (never priced), or NULL */
 } NS;
 
 static int64_t reduced_cost(const NS *g, int64_t i)
@@ -167,7 +176,7 @@ static int solve(NS *g)
         while (blocks < M) {
             int64_t i = -1, c = 0, a = f, cnt;
             for (cnt = 0; cnt < B; cnt++) { /* the block: B arcs from f, cyclically */
-                int64_t r = reduced_cost(g, a);
+                int64_t r = g->fixed != NULL && g->fixed[a] ? 0 : reduced_cost(g, a);
                 if (i < 0 || r < c) { i = a; c = r; }
                 a = a + 1 == e ? 0 : a + 1;
             }
@@ -196,6 +205,29 @@ static int solve(NS *g)
     return 0;
 }
 
+/* Fixes the real arcs off the tree whose reduced cost is not zero, then prices every arc with the
+ * next stage's ``cost`` (artificial arcs: ``faux_inf``) and recomputes the potentials along the
+ * tree, root first in thread order. Returns 2 where an arc without capacity (``capacity`` < 0 on
+ * input) would be fixed full, else 0. */
+static int next_stage(NS *g, const int64_t *cost, int64_t faux_inf, const int64_t *capacity)
+{
+    int64_t i, q, root = g->n;
+    for (i = 0; i < g->e; i++) {
+        int64_t c = g->C[i] - g->pi[g->S[i]] + g->pi[g->T[i]];
+        if (c == 0 || g->fixed[i]) continue;
+        if (c < 0 && capacity[i] < 0) return 2;
+        g->fixed[i] = 1;
+    }
+    for (i = 0; i < g->e; i++) g->C[i] = cost[i];
+    for (i = g->e; i < g->m; i++) g->C[i] = faux_inf;
+    g->pi[root] = 0;
+    for (q = g->next[root]; q != root; q = g->next[q]) {
+        int64_t a = g->pedge[q], p = g->parent[q];
+        g->pi[q] = g->T[a] == q ? g->pi[p] - g->C[a] : g->pi[p] + g->C[a];
+    }
+    return 0;
+}
+
 static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t len, int writable, const char *name)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
@@ -209,37 +241,44 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t len, int writab
     return 0;
 }
 
-static PyObject *py_network_simplex(PyObject *self, PyObject *args)
+/* network_simplex (``staged`` 0) and network_simplex_stages (1); see the top of the file. */
+static PyObject *simplex(PyObject *args, int staged)
 {
-    PyObject *o[7];
-    long long faux_inf;
-    Py_buffer b[7];
-    const char *names[7] = {"tail", "head", "capacity", "cost", "demand", "flow", "potential"};
-    Py_ssize_t m, n, k;
+    PyObject *o[8];
+    long long faux_one = 0;
+    Py_buffer b[8];
+    const char *names[8] = {"tail", "head", "capacity", "cost", "demand", "flow", "potential", "faux_infs"};
+    Py_ssize_t m, n, k, stages = 1, nbuf = staged ? 8 : 7;
     int got = 0, status = 0;
     NS g;
     int64_t *mem = NULL;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOLOO", &o[0], &o[1], &o[2], &o[3], &o[4], &faux_inf, &o[5], &o[6]))
+    if (staged ? !PyArg_ParseTuple(args, "OOOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[7], &o[5], &o[6])
+               : !PyArg_ParseTuple(args, "OOOOOLOO", &o[0], &o[1], &o[2], &o[3], &o[4], &faux_one, &o[5], &o[6]))
         return NULL;
     m = PyObject_Length(o[0]);
     n = PyObject_Length(o[4]);
-    if (m < 0 || n < 0) return NULL;
-    for (got = 0; got < 7; got++) {
-        Py_ssize_t len = (got == 4 || got == 6) ? n : m;
-        if (get_buffer(o[got], &b[got], len, got >= 5, names[got]) != 0) goto done;
+    if (staged) stages = PyObject_Length(o[7]);
+    if (m < 0 || n < 0 || stages < 0) return NULL;
+    if (stages < 1) { PyErr_SetString(PyExc_ValueError, "faux_infs: expected at least one stage"); return NULL; }
+    for (got = 0; got < nbuf; got++) {
+        Py_ssize_t len = got == 3 ? stages * m : got == 7 ? stages : (got == 4 || got == 6) ? n : m;
+        if (get_buffer(o[got], &b[got], len, got == 5 || got == 6, names[got]) != 0) goto done;
     }
     memset(&g, 0, sizeof g);
     g.n = n; g.e = m; g.m = m + n;
     /* arc arrays of m + n, node arrays of n + 1 (root last), cycle buffers of n + 2 */
-    mem = (int64_t *)malloc(sizeof(int64_t) * (size_t)(5 * (m + n) + 7 * (n + 1) + 4 * (n + 2)));
+    mem = (int64_t *)malloc(sizeof(int64_t) * (size_t)(5 * (m + n) + 7 * (n + 1) + 4 * (n + 2)) + (size_t)m + 1);
     if (mem == NULL) { PyErr_NoMemory(); goto done; }
     g.S = mem; g.T = g.S + (m + n); g.U = g.T + (m + n); g.C = g.U + (m + n); g.x = g.C + (m + n);
     g.pi = g.x + (m + n); g.parent = g.pi + (n + 1); g.pedge = g.parent + (n + 1); g.size = g.pedge + (n + 1);
     g.next = g.size + (n + 1); g.prev = g.next + (n + 1); g.last = g.prev + (n + 1);
     g.Wn = g.last + (n + 1); g.We = g.Wn + (n + 2); g.tn = g.We + (n + 2); g.te = g.tn + (n + 2);
+    if (stages > 1) { g.fixed = (char *)(g.te + (n + 2)); memset(g.fixed, 0, (size_t)m); }
     {
         const int64_t *tail = b[0].buf, *head = b[1].buf, *cap = b[2].buf, *cost = b[3].buf, *dem = b[4].buf;
+        const int64_t single = (int64_t)faux_one;
+        const int64_t *faux = staged ? (const int64_t *)b[7].buf : &single;
+        int64_t faux_inf = faux[0], stage;
         Py_BEGIN_ALLOW_THREADS
         for (k = 0; k < m; k++) {
             g.S[k] = tail[k]; g.T[k] = head[k];
@@ -258,6 +297,10 @@ static PyObject *py_network_simplex(PyObject *self, PyObject *args)
         g.next[n] = n == 0 ? n : 0; g.prev[n] = n == 0 ? n : n - 1; g.last[n] = n == 0 ? n : n - 1;
         if (n > 0) g.next[n - 1] = n;
         status = solve(&g);
+        for (stage = 1; stage < stages && status == 0; stage++) {
+            status = next_stage(&g, cost + stage * m, faux[stage], cap);
+            if (status == 0) status = solve(&g);
+        }
         Py_END_ALLOW_THREADS
         {
             int64_t *flow = b[5].buf, *pot = b[6].buf;
@@ -268,8 +311,20 @@ static PyObject *py_network_simplex(PyObject *self, PyObject *args)
 done:
     free(mem);
     for (k = 0; k < got; k++) PyBuffer_Release(&b[k]);
-    if (got < 7 || PyErr_Occurred()) return NULL;
+    if (got < nbuf || PyErr_Occurred()) return NULL;
     return PyLong_FromLong(status);
+}
+
+static PyObject *py_network_simplex(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return simplex(args, 0);
+}
+
+static PyObject *py_network_simplex_stages(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return simplex(args, 1);
 }
 
 static PyMethodDef methods[] = {
@@ -277,6 +332,11 @@ static PyMethodDef methods[] = {
      "network_simplex(tail, head, capacity, cost, demand, faux_inf, flow, potential) -> status\n\n"
      "Min-cost flow by primal network simplex on int64 arrays (see the module source). Writes the\n"
      "optimal flow and node potentials; returns 0 when optimal, 1 when no flow meets the demands."},
+    {"network_simplex_stages", py_network_simplex_stages, METH_VARARGS,
+     "network_simplex_stages(tail, head, capacity, costs, demand, faux_infs, flow, potential) -> status\n\n"
+     "The costs (k x m, row by row) one after the other, each on the optimal face of those before\n"
+     "(see the module source). Returns 0 when optimal, 1 when no flow meets the demands, 2 where an\n"
+     "arc without capacity would have to be fixed full."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_mcf",

@@ -12,8 +12,10 @@ Solvers (``solver`` of :func:`solve_flows`):
   :func:`int64_safe`), one solve; otherwise the tiers are solved in stages with small costs, each
   stage keeping only the optimal face of the one before by reduced-cost fixing (an arc whose
   reduced cost under an optimal dual is positive carries nothing in every optimum, a negative one
-  is full in every optimum, so only zero reduced-cost arcs stay free). Where the extension was not
-  built (no C compiler at install), the ``"networkx"`` solver stands in.
+  is full in every optimum, so only zero reduced-cost arcs stay free). A later stage starts from
+  the last spanning tree of the one before (its arcs all have reduced cost zero, so they stay free)
+  rather than from scratch. Where the extension was not built (no C compiler at install), the
+  ``"networkx"`` solver stands in.
 - ``"networkx"``: networkx's ``network_simplex`` on the graph built from the arrays, with the tier
   weights as Python integers (exact at any size, slow). A reference.
 - ``"highs"``: a linear program per tier with HiGHS, each later tier restricted to the optimal face
@@ -175,38 +177,30 @@ def next_stage(tiers: list[int], capacity: np.ndarray, demand: np.ndarray, flags
 def solve_simplex(tail: np.ndarray, head: np.ndarray, capacity: np.ndarray, demand: np.ndarray,
                   flags: np.ndarray, limits: tuple[int, ...]) -> np.ndarray:
     """Lexicographic optimum with the compiled network simplex: tiers grouped into as few int64-safe
-    weighted stages as possible (all four in one when they fit), later stages on the optimal face."""
-    n_arcs = len(tail)
-    flow = np.zeros(n_arcs, dtype=np.int64)
-    active = capacity != 0  # networkx drops zero-capacity arcs; so do we
-    demand = demand.astype(np.int64).copy()
+    weighted stages as possible (all four in one when they fit), each later stage solved on the
+    optimal face of those before, from their last spanning tree (``network_simplex_stages``)."""
+    flow = np.zeros(len(tail), dtype=np.int64)
+    idx = np.nonzero(capacity != 0)[0]  # networkx drops zero-capacity arcs; so do we
+    capacity, flags = capacity[idx], flags[:, idx]
+    demand = demand.astype(np.int64)
+    costs, faux_infs = [], []
     remaining = list(range(len(TIERS)))
     while remaining:
-        group = next_stage(remaining, capacity[active], demand, flags[:, active], limits)
+        group = next_stage(remaining, capacity, demand, flags, limits)
         remaining = remaining[len(group):]
-        weights, total, largest = _weighted(flags[:, active], limits, group)
-        faux_inf = int64_safe(capacity[active], total, largest, demand)[1]
-        cost = sum(flags[t].astype(np.int64) * w for w, t in zip(weights, group))
-        idx = np.nonzero(active)[0]
-        sub_flow = np.zeros(len(idx), dtype=np.int64)
-        potential = np.zeros(len(demand), dtype=np.int64)
-        status = _mcf.network_simplex(np.ascontiguousarray(tail[idx]), np.ascontiguousarray(head[idx]),
-                                      np.ascontiguousarray(capacity[idx]), np.ascontiguousarray(cost[idx]),
-                                      demand, faux_inf, sub_flow, potential)
-        if status != 0:
-            raise ConservationError("no flow meets the credit network's demands")
-        if not remaining:
-            flow[idx] += sub_flow
-            break
-        # Keep the optimal face: fix every arc whose reduced cost is not zero at its bound.
-        reduced = cost[idx] - potential[tail[idx]] + potential[head[idx]]
-        full = idx[reduced < 0]
-        if (capacity[full] < 0).any():
-            raise ConservationError("an unbounded arc of the credit network has a negative reduced cost")
-        flow[full] = capacity[full]
-        np.add.at(demand, tail[full], capacity[full])
-        np.add.at(demand, head[full], -capacity[full])
-        active[idx[reduced != 0]] = False
+        weights, total, largest = _weighted(flags, limits, group)
+        faux_infs.append(int64_safe(capacity, total, largest, demand)[1])
+        costs.append(sum(flags[t].astype(np.int64) * w for w, t in zip(weights, group)))
+    sub_flow = np.zeros(len(idx), dtype=np.int64)
+    potential = np.zeros(len(demand), dtype=np.int64)
+    status = _mcf.network_simplex_stages(np.ascontiguousarray(tail[idx]), np.ascontiguousarray(head[idx]), capacity,
+                                         np.concatenate(costs), demand, np.array(faux_infs, dtype=np.int64),
+                                         sub_flow, potential)
+    if status == 1:
+        raise ConservationError("no flow meets the credit network's demands")
+    if status == 2:
+        raise ConservationError("an unbounded arc of the credit network has a negative reduced cost")
+    flow[idx] = sub_flow
     return flow
 
 
