@@ -147,7 +147,7 @@ def _weighted(flags: np.ndarray, limits: tuple[int, ...], tiers: list[int]) -> t
     weights = tier_weights(tuple(limits[t] for t in tiers))
     counts = [int(flags[t].sum()) for t in tiers]
     bits = sum(flags[t].astype(np.int64) << i for i, t in enumerate(tiers))
-    patterns = np.unique(bits).tolist()  # the distinct arc costs, as bit patterns of the tiers
+    patterns = np.flatnonzero(np.bincount(bits)).tolist()  # the distinct arc costs, as bit patterns of the tiers
     largest = max((sum(w for i, w in enumerate(weights) if p >> i & 1) for p in patterns), default=0)
     return list(weights), sum(w * c for w, c in zip(weights, counts)), largest
 
