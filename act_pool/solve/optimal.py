@@ -97,9 +97,13 @@ def solve_optimal(problem: ComplianceProblem, solver: str = DEFAULT_SOLVER,
         return maker_flow, maker_flow
 
     # The compiled simplex and HiGHS release the GIL, so manufacturers are solved on every CPU at
-    # once; each writes its own slice of ``flow``, in manufacturer order, so the result is the same.
+    # once, the largest networks first (so that no CPU is left with a large one at the end); each
+    # writes its own slice of ``flow``, in manufacturer order, so the result is the same.
+    largest_first = sorted(range(total), key=lambda m: (arcs.arc_start[m] - arcs.arc_start[m + 1], m))
     with ThreadPoolExecutor(max_workers=max(1, min(usable_cpus(), total))) as pool:
-        for maker, (maker_flow, maker_met) in enumerate(pool.map(solve_one, range(total))):
+        solving = {maker: pool.submit(solve_one, maker) for maker in largest_first}
+        for maker in range(total):
+            maker_flow, maker_met = solving[maker].result()
             if progress:
                 progress("solving", maker, total)
             part = arcs.part(maker)[1]
