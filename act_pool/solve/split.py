@@ -82,9 +82,9 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
         Where the flows out of a node exceed the credits that reached it, or credits are stranded.
     """
     first = problem.years.start
-    lots = problem.lots[problem.lots["usable"]]
-    pre = lots[lots["last_use"] < first]  # opening balances whose life ended before the first year
-    lots = lots[lots["last_use"] >= first]
+    usable = problem.lots[problem.lots["usable"]]
+    current = usable["last_use"].to_numpy(np.int64) >= first  # the others' life ended before the first year
+    lots = usable[current]
     maker_code = {m: i for i, m in enumerate(arcs.manufacturers)}
     state_code = {s: i for i, s in enumerate(arcs.states)}
     group_code = {g: i for i, g in enumerate(clauses.GROUPS)}
@@ -115,7 +115,7 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
         retired, expired = _compiled_walk(walk, network, arrivals, rank)
     else:
         retired, expired = _python_walk(walk, network, arrivals, rank, shared, met[positive], problem.exchange_ratio)
-    return _movements(arcs, lots, pre, retired, np.concatenate([bank_expired, expired]))
+    return _movements(arcs, usable, current, retired, np.concatenate([bank_expired, expired]))
 
 
 @dataclass(frozen=True)
@@ -271,32 +271,44 @@ def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame,
     return good, drawn, np.column_stack([lot_row[to_expiry], amount[to_expiry]]).astype(np.int64)
 
 
-def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, r: np.ndarray,
+def _movements(arcs: CreditArcs, usable: pd.DataFrame, current: np.ndarray, r: np.ndarray,
                x: np.ndarray) -> pd.DataFrame:
     """The movement table: lot columns joined to the retirements (``r``: rows of lot row, deficit
-    node, credits, year, route, deficit met) and expiries (``x``: lot row, credits) found."""
-    base = ["manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type", "lot"]
-    ret = lots[base].iloc[r[:, 0]].reset_index(drop=True)
+    node, credits, year, route, deficit met) and expiries (``x``: lot row, credits) of the lots of
+    ``usable`` that are ``current`` (their rows among those), then the expiry of the others whole."""
+    at, ended = np.nonzero(current)[0], np.nonzero(~current)[0]
+    rows = np.concatenate([at[r[:, 0]], at[x[:, 0]], ended])  # retired, expired, expired before the horizon
+    n = len(r)
     deficit = r[:, 1]
-    ret["action"] = "retire"
-    ret["state"] = np.array(arcs.states, dtype=object)[arcs.field("state", deficit)] if len(r) else []
-    ret["model_year"] = arcs.field("year", deficit)
-    ret["to_group"] = np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)] if len(r) else []
-    ret["credits"] = r[:, 2]
-    ret["deficit_met"] = r[:, 5]
-    ret["year"] = r[:, 3]
-    ret["rule"] = np.array(arcs.steps, dtype=object)[r[:, 4]] if len(r) else []
-    exp = pd.concat([lots[base].iloc[x[:, 0]].assign(credits=x[:, 1]), pre[base].assign(credits=pre["credits"])],
-                    ignore_index=True)
-    last_use = np.concatenate([lots["last_use"].to_numpy(np.int64)[x[:, 0]], pre["last_use"].to_numpy(np.int64)])
-    exp["action"] = "expire"
-    exp["deficit_met"] = 0
-    exp["state"] = exp["origin_state"]
-    exp["model_year"] = last_use
-    exp["to_group"] = exp["group"]
-    exp["year"] = last_use
-    exp["rule"] = "credit-life"
-    out = pd.concat([ret, exp], ignore_index=True)
-    out = out.rename(columns={"group": "origin_group"}).rename(columns={"to_group": "group"})
-    return out[list(MOVEMENT_KEYS)].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
-                                            "deficit_met": "int64", "year": "int64", "lot": "int64"})
+    last_use = usable["last_use"].to_numpy(np.int64)[rows[n:]]
+
+    text = usable["origin_state"].dtype  # the text columns', whatever rows there are
+
+    def lot_column(name: str) -> pd.api.extensions.ExtensionArray:
+        return usable[name].array.take(rows)
+
+    def text_column(retired: np.ndarray, expired: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        return pd.array(np.concatenate([retired, expired]), dtype=text)
+
+    ended_rows = rows[n:]
+    return pd.DataFrame({
+        "manufacturer": lot_column("manufacturer"),
+        "origin_manufacturer": lot_column("origin_manufacturer"),
+        "origin_state": lot_column("origin_state"),
+        "vintage": usable["vintage"].to_numpy(np.int64)[rows],
+        "origin_group": lot_column("group"),
+        "credit_type": lot_column("credit_type"),
+        "action": text_column(np.full(n, "retire", dtype=object), np.full(len(ended_rows), "expire", dtype=object)),
+        "state": text_column(np.array(arcs.states, dtype=object)[arcs.field("state", deficit)],
+                             usable["origin_state"].to_numpy(object)[ended_rows]),
+        "model_year": np.concatenate([arcs.field("year", deficit), last_use]),
+        "group": text_column(np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)],
+                             usable["group"].to_numpy(object)[ended_rows]),
+        "credits": np.concatenate([r[:, 2], x[:, 1], usable["credits"].to_numpy(np.int64)[ended]]),
+        "deficit_met": np.concatenate([r[:, 5], np.zeros(len(ended_rows), dtype=np.int64)]),
+        "year": np.concatenate([r[:, 3], last_use]),
+        "rule": text_column(np.array(arcs.steps, dtype=object)[r[:, 4]],
+                            np.full(len(ended_rows), "credit-life", dtype=object)),
+        "lot": usable["lot"].to_numpy(np.int64)[rows],
+    }, columns=list(MOVEMENT_KEYS))
+
