@@ -62,10 +62,11 @@ def _node_order(arcs: CreditArcs) -> np.ndarray:
     """Nodes that pass credits on, in a topological order: year by year bank, avail, hub and import
     nodes, then gate_in and gate_out nodes."""
     kind = arcs.field("kind")
-    names = np.array(NODE_KINDS)[kind]
-    layer = np.select([names == k for k in _LAYER], list(_LAYER.values()), default=-1)
+    layer_of_kind = np.full(len(NODE_KINDS), -1)
+    layer_of_kind[[NODE_KINDS.index(k) for k in _LAYER]] = list(_LAYER.values())
+    layer = layer_of_kind[kind]
     yearly = layer >= 0
-    gate_in, gate_out = names == "gate_in", names == "gate_out"
+    gate_in, gate_out = kind == NODE_KINDS.index("gate_in"), kind == NODE_KINDS.index("gate_out")
     year = arcs.field("year")
     order_yearly = np.nonzero(yearly)[0][np.lexsort((np.nonzero(yearly)[0], layer[yearly], year[yearly]))]
     return np.concatenate([order_yearly, np.nonzero(gate_in)[0], np.nonzero(gate_out)[0]])
@@ -107,9 +108,10 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
     arrivals = np.concatenate([drawn, np.column_stack([entry_node[others], others,
                                                        lots["credits"].to_numpy(np.int64)[others]])])
     walk = _node_order(arcs)
-    in_chain = arcs.field("kind", walk) == NODE_KINDS.index("bank")
-    split_here = np.isin(without_year(arcs.key[walk]), without_year(arcs.key[entry_node[in_order]]))
-    walk = walk[~(in_chain & split_here)]
+    bank = walk[arcs.field("kind", walk) == NODE_KINDS.index("bank")]
+    split_here = np.zeros(len(arcs.key), dtype=bool)  # the bank nodes of the chains split above
+    split_here[bank[np.isin(without_year(arcs.key[bank]), without_year(arcs.key[entry_node[in_order]]))]] = True
+    walk = walk[~split_here[walk]]
     rank = _sort_rank(lots)
     if _walk is not None and not shared.any():
         retired, expired = _compiled_walk(walk, network, arrivals, rank)
