@@ -8,6 +8,10 @@ kind, by the name of the node they lead to). A parcel that reaches a deficit is 
 decided where it left its ``avail`` or ``import`` node (that year, on that arc's route); one that
 reaches the expiry node expired. The result is a DataFrame with the ledger's movement columns.
 
+The walk is compiled (``act_pool/solve/_walk.c``, built at install where a C compiler is) and does
+the same, piece for piece; the walk in Python here stands in where it was not built and where
+pooled arcs share what they meet (below).
+
 Under a pooling exchange ratio r other than 1, a pooled retire arc runs straight to its deficit and
 meets m tenths (``met``: its share of its group's met column, see
 :func:`~act_pool.solve.mincost.solve_generalised`) with the f tenths of credits it carries. Its
