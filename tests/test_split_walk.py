@@ -76,6 +76,18 @@ def test_compiled_walk_matches_python_walk_on_the_national_scenario(monkeypatch)
 
 
 @compiled
+@pytest.mark.parametrize("name", ["default", "trades"])
+def test_compiled_walk_matches_python_walk_through_the_bank_nodes(name, monkeypatch):
+    # Every bank chain walked node by node (none split on arrays), as chains whose lots enter out of order are.
+    problem, plan = optimal_plan(load_scenario(REPO / "scenarios" / name / "scenario.toml"))
+    monkeypatch.setattr(split, "_bank_chains", lambda arcs, flow, lots, *rest: (
+        np.zeros(len(lots), dtype=bool), np.empty((0, 3), dtype=np.int64), np.empty((0, 2), dtype=np.int64)))
+    fast, slow = both_walks(problem, plan, monkeypatch)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert (fast["action"] == "retire").sum() > 0
+
+
+@compiled
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(small_scenarios())
 def test_compiled_walk_matches_python_walk_on_random_scenarios(scenario_of, monkeypatch, case):
