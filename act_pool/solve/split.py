@@ -42,8 +42,9 @@ except ImportError:  # built without a C compiler: the walk in Python below
 
 _EDGE_ORDER = {"draw": 0, "retire": 1, "export": 2, "import": 3, "carry": 4, "expire": 5, "end": 6}
 _LAYER = {"bank": 0, "avail": 1, "hub": 2, "import": 3}
-# What a node does with the parcels that reach it (the roles of ``_walk.c``): split them over its
-# out-arcs, the same and stamp its year (and route) on them, take them in (deficit, expiry, end).
+# What a node does with the parcels that reach it (the roles of ``_walk.c``): pass them on over its
+# out-arcs; the same, stamping its year (and a retire arc's route) on what it sends (``avail`` and
+# ``import`` nodes); or take them in (deficit, expiry, end).
 _ROLE_PASS, _ROLE_LEAVING, _ROLE_DEFICIT, _ROLE_EXPIRE, _ROLE_END = range(5)
 _ROLES = np.array([{"avail": _ROLE_LEAVING, "import": _ROLE_LEAVING, "deficit": _ROLE_DEFICIT,
                     "expire": _ROLE_EXPIRE, "end": _ROLE_END}.get(k, _ROLE_PASS) for k in NODE_KINDS], dtype=np.int64)
@@ -171,9 +172,9 @@ def _python_walk(walk: np.ndarray, network: _Network, arrivals: np.ndarray, rank
                  delivered: np.ndarray, ratio: Fraction) -> tuple[np.ndarray, np.ndarray]:
     """The walk of the module docstring: the nodes ``walk`` in turn split the parcels that reached
     them (``arrivals`` before the walk: node, lot row, credits; each node's in order of arrival) over
-    their out-arcs by ``rank`` (:func:`_sort_rank`); ``shared`` arcs share what they ``delivered``. Returns the
-    retired pieces (lot row, deficit node, credits, year, route, deficit met) and the expired ones
-    (lot row, credits), in the order found."""
+    their out-arcs by ``rank`` (:func:`_sort_rank`); ``shared`` arcs share what they ``delivered``.
+    Returns the retired pieces (lot row, deficit node, credits, year, route, deficit met) and the
+    expired ones (lot row, credits), in the order found."""
     starts, heads, flows = network.starts.tolist(), network.heads.tolist(), network.flows.tolist()
     retire, routes = network.retire.tolist(), network.routes.tolist()
     role, node_year, sort_rank = network.role.tolist(), network.year.tolist(), rank.tolist()
