@@ -340,7 +340,8 @@ def test_bank_chains_split_on_arrays_as_node_by_node(name, monkeypatch):
     problem = build_problem(sc, compute_obligations(sc))
     plan = solve_optimal(problem)
     with monkeypatch.context() as m:
-        m.setattr(split, "_bank_chains", lambda arcs, flow, lots, *rest: np.zeros(len(lots), dtype=bool))
+        m.setattr(split, "_bank_chains", lambda arcs, flow, lots, *rest: (
+            np.zeros(len(lots), dtype=bool), np.empty((0, 3), dtype=np.int64), np.empty((0, 2), dtype=np.int64)))
         walked = split.flows_to_movements(plan.arcs, plan.flow, problem)
     key = list(walked.columns)
     assert len(plan.movements) > 0

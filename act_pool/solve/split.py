@@ -8,6 +8,10 @@ kind, by the name of the node they lead to). A parcel that reaches a deficit is 
 decided where it left its ``avail`` or ``import`` node (that year, on that arc's route); one that
 reaches the expiry node expired. The result is a DataFrame with the ledger's movement columns.
 
+The walk is compiled (``act_pool/solve/_walk.c``, built at install where a C compiler is) and does
+the same, piece for piece; the walk in Python here stands in where it was not built and where
+pooled arcs share what they meet (below).
+
 Under a pooling exchange ratio r other than 1, a pooled retire arc runs straight to its deficit and
 meets m tenths (``met``: its share of its group's met column, see
 :func:`~act_pool.solve.mincost.solve_generalised`) with the f tenths of credits it carries. Its
@@ -17,6 +21,9 @@ tenth at a time, in the same order, to the parcels whose r x credits is not whol
 parcel meets more than r x credits rounded up and the parcels together meet exactly m.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -28,8 +35,21 @@ from act_pool.solve.mincost import share_met
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
+try:
+    from act_pool.solve import _walk
+except ImportError:  # built without a C compiler: the walk in Python below
+    _walk = None
+
 _EDGE_ORDER = {"draw": 0, "retire": 1, "export": 2, "import": 3, "carry": 4, "expire": 5, "end": 6}
 _LAYER = {"bank": 0, "avail": 1, "hub": 2, "import": 3}
+# What a node does with the parcels that reach it (the roles of ``_walk.c``): pass them on over its
+# out-arcs; the same, stamping its year (and a retire arc's route) on what it sends (``avail`` and
+# ``import`` nodes); or take them in (deficit, expiry, end).
+_ROLE_PASS, _ROLE_LEAVING, _ROLE_DEFICIT, _ROLE_EXPIRE, _ROLE_END = range(5)
+_ROLES = np.array([{"avail": _ROLE_LEAVING, "import": _ROLE_LEAVING, "deficit": _ROLE_DEFICIT,
+                    "expire": _ROLE_EXPIRE, "end": _ROLE_END}.get(k, _ROLE_PASS) for k in NODE_KINDS], dtype=np.int64)
+_WALK_ERRORS = {1: "flow out of a credit network node exceeds the credits that reached it",
+                2: "credits stranded in the credit network"}
 
 
 def _arc_order(arcs: CreditArcs, arcs_taken: np.ndarray) -> np.ndarray:
@@ -47,10 +67,11 @@ def _node_order(arcs: CreditArcs) -> np.ndarray:
     """Nodes that pass credits on, in a topological order: year by year bank, avail, hub and import
     nodes, then gate_in and gate_out nodes."""
     kind = arcs.field("kind")
-    names = np.array(NODE_KINDS)[kind]
-    layer = np.select([names == k for k in _LAYER], list(_LAYER.values()), default=-1)
+    layer_of_kind = np.full(len(NODE_KINDS), -1)
+    layer_of_kind[[NODE_KINDS.index(k) for k in _LAYER]] = list(_LAYER.values())
+    layer = layer_of_kind[kind]
     yearly = layer >= 0
-    gate_in, gate_out = names == "gate_in", names == "gate_out"
+    gate_in, gate_out = kind == NODE_KINDS.index("gate_in"), kind == NODE_KINDS.index("gate_out")
     year = arcs.field("year")
     order_yearly = np.nonzero(yearly)[0][np.lexsort((np.nonzero(yearly)[0], layer[yearly], year[yearly]))]
     return np.concatenate([order_yearly, np.nonzero(gate_in)[0], np.nonzero(gate_out)[0]])
@@ -67,9 +88,9 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
         Where the flows out of a node exceed the credits that reached it, or credits are stranded.
     """
     first = problem.years.start
-    lots = problem.lots[problem.lots["usable"]]
-    pre = lots[lots["last_use"] < first]  # opening balances whose life ended before the first year
-    lots = lots[lots["last_use"] >= first]
+    usable = problem.lots[problem.lots["usable"]]
+    current = usable["last_use"].to_numpy(np.int64) >= first  # the others' life ended before the first year
+    lots = usable[current]
     maker_code = {m: i for i, m in enumerate(arcs.manufacturers)}
     state_code = {s: i for i, s in enumerate(arcs.states)}
     group_code = {g: i for i, g in enumerate(clauses.GROUPS)}
@@ -78,83 +99,144 @@ def flows_to_movements(arcs: CreditArcs, flow: np.ndarray, problem: CompliancePr
                      lots["last_use"].to_numpy(np.int64) - arcs.base_year,
                      np.maximum(lots["available_from"].to_numpy(np.int64), first) - arcs.base_year)
     entry_node = np.searchsorted(arcs.key, entry)
-    sort_key = list(zip(lots["last_use"].tolist(), lots["vintage"].tolist(), lots["lot"].tolist()))
 
     positive = _arc_order(arcs, np.nonzero(flow > 0)[0])  # the arcs that carry credits, in walk order
-    starts = np.searchsorted(arcs.tail[positive], np.arange(len(arcs.key) + 1))
-    heads, flows, kinds, routes = (arcs.head[positive].tolist(), flow[positive].tolist(),
-                                   arcs.kind[positive].tolist(), arcs.route[positive].tolist())
-    ratio = problem.exchange_ratio
     met = flow if met is None else met
-    delivered = met[positive].tolist()
-    shared = (arcs.pooled[positive] & ((met[positive] != flow[positive]) | (ratio != 1))).tolist()
-    node_kind = arcs.field("kind").tolist()
-    node_year = arcs.field("year").tolist()
-    k_deficit, k_expire, k_end = NODE_KINDS.index("deficit"), NODE_KINDS.index("expire"), NODE_KINDS.index("end")
-    leaving_kinds = {NODE_KINDS.index("avail"), NODE_KINDS.index("import")}
-    retire = ARC_KINDS.index("retire")
-
-    inbox: dict[int, list[list]] = {}
-    retired: list[tuple] = []  # (lot row, deficit node, credits, year, route, deficit met)
-    expired: list[tuple] = []  # (lot row, credits)
-    in_order = _bank_chains(arcs, flow, lots, entry_node, inbox, expired)
-    for i in np.nonzero(~in_order)[0].tolist():  # the other chains' lots enter the walk below
-        inbox.setdefault(int(entry_node[i]), []).append([i, int(lots["credits"].iat[i]), -1, -1])
+    shared = arcs.pooled[positive] & ((met[positive] != flow[positive]) | (problem.exchange_ratio != 1))
+    network = _Network(starts=np.searchsorted(arcs.tail[positive], np.arange(len(arcs.key) + 1)),
+                       heads=arcs.head[positive], flows=flow[positive],
+                       retire=(arcs.kind[positive] == ARC_KINDS.index("retire")).astype(np.int64),
+                       routes=arcs.route[positive].astype(np.int64), role=_ROLES[arcs.field("kind")],
+                       year=arcs.field("year"))
+    in_order, drawn, bank_expired = _bank_chains(arcs, flow, lots, entry_node)
+    others = np.nonzero(~in_order)[0]  # the other chains' lots enter the walk at their bank nodes
+    arrivals = np.concatenate([drawn, np.column_stack([entry_node[others], others,
+                                                       lots["credits"].to_numpy(np.int64)[others]])])
     walk = _node_order(arcs)
-    in_chain = arcs.field("kind", walk) == NODE_KINDS.index("bank")
-    split_here = np.isin(without_year(arcs.key[walk]), without_year(arcs.key[entry_node[in_order]]))
-    for n in walk[~(in_chain & split_here)].tolist():
+    bank = walk[arcs.field("kind", walk) == NODE_KINDS.index("bank")]
+    split_here = np.zeros(len(arcs.key), dtype=bool)  # the bank nodes of the chains split above
+    split_here[bank[np.isin(without_year(arcs.key[bank]), without_year(arcs.key[entry_node[in_order]]))]] = True
+    walk = walk[~split_here[walk]]
+    rank = _sort_rank(lots)
+    if _walk is not None and not shared.any():
+        retired, expired = _compiled_walk(walk, network, arrivals, rank)
+    else:
+        retired, expired = _python_walk(walk, network, arrivals, rank, shared, met[positive], problem.exchange_ratio)
+    return _movements(arcs, usable, current, retired, np.concatenate([bank_expired, expired]))
+
+
+@dataclass(frozen=True)
+class _Network:
+    """The arcs that carry credits, as the walk reads them: each node's out-arcs (``starts``, CSR
+    offsets, in the out-arc order of the module docstring) with their head, flow, whether each is a
+    retire arc (1 or 0) and its route; each node's role (``_ROLE_*``) and year."""
+
+    starts: np.ndarray
+    heads: np.ndarray
+    flows: np.ndarray
+    retire: np.ndarray
+    routes: np.ndarray
+    role: np.ndarray
+    year: np.ndarray
+
+
+def _sort_rank(lots: pd.DataFrame) -> np.ndarray:
+    """Each lot row's place in the order parcels are split at a node (last use, vintage, lot); equal
+    keys share a rank, so that their parcels keep their order of arrival."""
+    keys = np.stack([lots[c].to_numpy(np.int64) for c in ("last_use", "vintage", "lot")])
+    order = np.lexsort(keys[::-1])
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (keys[:, order[1:]] != keys[:, order[:-1]]).any(axis=0)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.cumsum(new) - 1
+    return rank
+
+
+def _compiled_walk(walk: np.ndarray, network: _Network, arrivals: np.ndarray,
+                   rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_python_walk` without shared arcs, compiled (``act_pool.solve._walk``)."""
+    def arr(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a, dtype=np.int64)
+
+    status, retired, expired = _walk.walk(arr(walk), arr(network.starts), arr(network.heads), arr(network.flows),
+                                          arr(network.retire), arr(network.routes), arr(network.role),
+                                          arr(network.year), arr(arrivals[:, 0]), arr(arrivals[:, 1]),
+                                          arr(arrivals[:, 2]), arr(rank))
+    if status:
+        raise ConservationError(_WALK_ERRORS[status])
+    r = np.frombuffer(retired, dtype=np.int64).reshape(-1, 5)
+    return np.column_stack([r, r[:, 2]]), np.frombuffer(expired, dtype=np.int64).reshape(-1, 2)
+
+
+def _python_walk(walk: np.ndarray, network: _Network, arrivals: np.ndarray, rank: np.ndarray, shared: np.ndarray,
+                 delivered: np.ndarray, ratio: Fraction) -> tuple[np.ndarray, np.ndarray]:
+    """The walk of the module docstring: the nodes ``walk`` in turn split the parcels that reached
+    them (``arrivals`` before the walk: node, lot row, credits; each node's in order of arrival) over
+    their out-arcs by ``rank`` (:func:`_sort_rank`); ``shared`` arcs share what they ``delivered``.
+    Returns the retired pieces (lot row, deficit node, credits, year, route, deficit met) and the
+    expired ones (lot row, credits), in the order found."""
+    starts, heads, flows = network.starts.tolist(), network.heads.tolist(), network.flows.tolist()
+    retire, routes = network.retire.tolist(), network.routes.tolist()
+    role, node_year, sort_rank = network.role.tolist(), network.year.tolist(), rank.tolist()
+    shared, delivered = shared.tolist(), delivered.tolist()
+    inbox: dict[int, list[list]] = {}
+    for n, row, credits in arrivals.tolist():
+        inbox.setdefault(n, []).append([row, credits, -1, -1])
+    retired: list[tuple] = []
+    expired: list[tuple] = []
+    for n in walk.tolist():
         parcels = inbox.pop(n, None)
         if not parcels:
             continue
-        leaving = node_kind[n] in leaving_kinds
-        if starts[n + 1] - starts[n] == 1 and not leaving and node_kind[heads[starts[n]]] not in (k_deficit, k_expire):
+        leaving = role[n] == _ROLE_LEAVING
+        if starts[n + 1] - starts[n] == 1 and not leaving and role[heads[starts[n]]] not in (_ROLE_DEFICIT,
+                                                                                              _ROLE_EXPIRE):
             inbox.setdefault(heads[starts[n]], []).extend(parcels)  # one way on: every parcel takes it
             continue
         if len(parcels) > 1:
-            parcels.sort(key=lambda p: sort_key[p[0]])  # stable: ties keep the order of arrival
+            parcels.sort(key=lambda p: sort_rank[p[0]])  # stable: ties keep the order of arrival
         q = 0
         for a in range(starts[n], starts[n + 1]):
             v, need = heads[a], flows[a]
-            route = routes[a] if leaving and kinds[a] == retire else None
+            route = routes[a] if leaving and retire[a] else None
             year = node_year[n] if leaving else None
-            v_kind = node_kind[v]
+            v_role = role[v]
             first_piece = len(retired)
             while need > 0:
                 if q == len(parcels):
-                    raise ConservationError("flow out of a credit network node exceeds the credits that reached it")
+                    raise ConservationError(_WALK_ERRORS[1])
                 p = parcels[q]
                 take = min(need, p[1])
                 moved = [p[0], take, p[2] if route is None else route, p[3] if year is None else year]
-                if v_kind == k_deficit:
+                if v_role == _ROLE_DEFICIT:
                     retired.append((moved[0], v, take, moved[3], moved[2], take))
-                elif v_kind == k_expire:
+                elif v_role == _ROLE_EXPIRE:
                     expired.append((moved[0], take))
-                elif v_kind != k_end:
+                elif v_role != _ROLE_END:
                     inbox.setdefault(v, []).append(moved)
                 need -= take
                 p[1] -= take
                 if p[1] == 0:
                     q += 1
-            if shared[a] and v_kind == k_deficit:
+            if shared[a] and v_role == _ROLE_DEFICIT:
                 shares = share_met([piece[2] for piece in retired[first_piece:]], delivered[a], ratio)
                 retired[first_piece:] = [piece[:5] + (m,) for piece, m in zip(retired[first_piece:], shares)]
         if any(p[1] > 0 for p in parcels[q:]):
-            raise ConservationError("credits stranded in the credit network")
-    return _movements(arcs, lots, pre, retired, expired)
+            raise ConservationError(_WALK_ERRORS[2])
+    return np.array(retired, dtype=np.int64).reshape(-1, 6), np.array(expired, dtype=np.int64).reshape(-1, 2)
 
 
-def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_node: np.ndarray,
-                 inbox: dict[int, list[list]], expired: list[tuple]) -> np.ndarray:
+def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame,
+                 entry_node: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split the bank chains whose lots enter in the order they are drawn, on arrays.
 
     In a chain (one expiry class), every bank node sorts its credits by vintage and lot and draws
     the first into the year's available credits. Where lots enter the chain in that order (no lot
     bought later with an older vintage), the draws of the years are consecutive stretches of the
     chain's lots in that order, as are what expires or stays banked at its end: each parcel is the
-    overlap of a lot's stretch with a draw's. Parcels drawn go into ``inbox`` (by ``avail`` node),
-    expired ones into ``expired``. Returns which lots were split here (the others' chains are
-    walked node by node).
+    overlap of a lot's stretch with a draw's. Returns which lots were split here (the others' chains
+    are walked node by node), the parcels drawn (``avail`` node, lot row, credits) and those expired
+    (lot row, credits), each in chain order.
     """
     chain = without_year(arcs.key[entry_node])
     enter = arcs.field("year", entry_node)
@@ -165,7 +247,7 @@ def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_n
     good = ~np.isin(chain, bad_chains)
     rows = by_key[good[by_key]]
     if len(rows) == 0:
-        return good
+        return good, np.empty((0, 3), dtype=np.int64), np.empty((0, 2), dtype=np.int64)
     # Stretches of the lots, chain after chain on one line.
     credits = lots["credits"].to_numpy(np.int64)[rows]
     lot_end = np.cumsum(credits)
@@ -192,39 +274,48 @@ def _bank_chains(arcs: CreditArcs, flow: np.ndarray, lots: pd.DataFrame, entry_n
     lot_row, arc, amount = lot_row[amount > 0], arc[amount > 0], amount[amount > 0]
     head_kind = arcs.field("kind", arcs.head[arc])
     to_avail, to_expiry = head_kind == NODE_KINDS.index("avail"), head_kind == NODE_KINDS.index("expire")
-    for r, a, n in zip(lot_row[to_avail].tolist(), amount[to_avail].tolist(), arcs.head[arc[to_avail]].tolist()):
-        inbox.setdefault(n, []).append([r, a, -1, -1])
-    expired.extend(zip(lot_row[to_expiry].tolist(), amount[to_expiry].tolist()))
-    return good
+    drawn = np.column_stack([arcs.head[arc[to_avail]], lot_row[to_avail], amount[to_avail]]).astype(np.int64)
+    return good, drawn, np.column_stack([lot_row[to_expiry], amount[to_expiry]]).astype(np.int64)
 
 
-def _movements(arcs: CreditArcs, lots: pd.DataFrame, pre: pd.DataFrame, retired: list[tuple],
-               expired: list[tuple]) -> pd.DataFrame:
-    """The movement table: lot columns joined to the retirements and expiries found."""
-    base = ["manufacturer", "origin_manufacturer", "origin_state", "vintage", "group", "credit_type", "lot"]
-    r = np.array(retired, dtype=np.int64).reshape(-1, 6)
-    ret = lots[base].iloc[r[:, 0]].reset_index(drop=True)
+def _movements(arcs: CreditArcs, usable: pd.DataFrame, current: np.ndarray, r: np.ndarray,
+               x: np.ndarray) -> pd.DataFrame:
+    """The movement table: lot columns joined to the retirements (``r``: rows of lot row, deficit
+    node, credits, year, route, deficit met) and expiries (``x``: lot row, credits) of the lots of
+    ``usable`` that are ``current`` (their rows among those), then the expiry of the others whole."""
+    at, ended = np.nonzero(current)[0], np.nonzero(~current)[0]
+    rows = np.concatenate([at[r[:, 0]], at[x[:, 0]], ended])  # retired, expired, expired before the horizon
+    n = len(r)
     deficit = r[:, 1]
-    ret["action"] = "retire"
-    ret["state"] = np.array(arcs.states, dtype=object)[arcs.field("state", deficit)] if len(r) else []
-    ret["model_year"] = arcs.field("year", deficit)
-    ret["to_group"] = np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)] if len(r) else []
-    ret["credits"] = r[:, 2]
-    ret["deficit_met"] = r[:, 5]
-    ret["year"] = r[:, 3]
-    ret["rule"] = np.array(arcs.steps, dtype=object)[r[:, 4]] if len(r) else []
-    x = np.array(expired, dtype=np.int64).reshape(-1, 2)
-    exp = pd.concat([lots[base].iloc[x[:, 0]].assign(credits=x[:, 1]), pre[base].assign(credits=pre["credits"])],
-                    ignore_index=True)
-    last_use = np.concatenate([lots["last_use"].to_numpy(np.int64)[x[:, 0]], pre["last_use"].to_numpy(np.int64)])
-    exp["action"] = "expire"
-    exp["deficit_met"] = 0
-    exp["state"] = exp["origin_state"]
-    exp["model_year"] = last_use
-    exp["to_group"] = exp["group"]
-    exp["year"] = last_use
-    exp["rule"] = "credit-life"
-    out = pd.concat([ret, exp], ignore_index=True)
-    out = out.rename(columns={"group": "origin_group"}).rename(columns={"to_group": "group"})
-    return out[list(MOVEMENT_KEYS)].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
-                                            "deficit_met": "int64", "year": "int64", "lot": "int64"})
+    last_use = usable["last_use"].to_numpy(np.int64)[rows[n:]]
+
+    text = usable["origin_state"].dtype  # the text columns', whatever rows there are
+
+    def lot_column(name: str) -> pd.api.extensions.ExtensionArray:
+        return usable[name].array.take(rows)
+
+    def text_column(retired: np.ndarray, expired: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        return pd.array(np.concatenate([retired, expired]), dtype=text)
+
+    ended_rows = rows[n:]
+    return pd.DataFrame({
+        "manufacturer": lot_column("manufacturer"),
+        "origin_manufacturer": lot_column("origin_manufacturer"),
+        "origin_state": lot_column("origin_state"),
+        "vintage": usable["vintage"].to_numpy(np.int64)[rows],
+        "origin_group": lot_column("group"),
+        "credit_type": lot_column("credit_type"),
+        "action": text_column(np.full(n, "retire", dtype=object), np.full(len(ended_rows), "expire", dtype=object)),
+        "state": text_column(np.array(arcs.states, dtype=object)[arcs.field("state", deficit)],
+                             usable["origin_state"].to_numpy(object)[ended_rows]),
+        "model_year": np.concatenate([arcs.field("year", deficit), last_use]),
+        "group": text_column(np.array(clauses.GROUPS, dtype=object)[arcs.field("group", deficit)],
+                             usable["group"].to_numpy(object)[ended_rows]),
+        "credits": np.concatenate([r[:, 2], x[:, 1], usable["credits"].to_numpy(np.int64)[ended]]),
+        "deficit_met": np.concatenate([r[:, 5], np.zeros(len(ended_rows), dtype=np.int64)]),
+        "year": np.concatenate([r[:, 3], last_use]),
+        "rule": text_column(np.array(arcs.steps, dtype=object)[r[:, 4]],
+                            np.full(len(ended_rows), "credit-life", dtype=object)),
+        "lot": usable["lot"].to_numpy(np.int64)[rows],
+    }, columns=list(MOVEMENT_KEYS))
+
