@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from act_pool.errors import ConservationError
-from act_pool.joins import key_sums, row_keys
+from act_pool.joins import key_sums, row_keys, run_starts
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -146,19 +146,27 @@ def balances_view(problem: ComplianceProblem, ledger: pd.DataFrame) -> pd.DataFr
     overdrawn = (held & (left < 0)).any(axis=0)
     if overdrawn.any():
         raise ConservationError(f"lot overdrawn by the end of model year {years[overdrawn.argmax()]}")
-    # Sum the lots of one holder, state, vintage, group and type: a dense (bank, year) table.
+    # Sum the lots of one holder, state, vintage, group and type: a dense (bank, year) table, banks numbered
+    # in the order of their key (codes ordered by value: sorting the codes sorts the keys).
     bank_key = ["manufacturer", "origin_state", "vintage", "group", "credit_type"]
-    bank_of_lot = lots.groupby(bank_key, sort=True).ngroup().to_numpy()
-    banks = lots[bank_key].drop_duplicates().sort_values(bank_key, kind="stable").reset_index(drop=True)
-    total = np.zeros((len(banks), len(years)), dtype=np.int64)
+    codes = [pd.factorize(lots[c], sort=True)[0] for c in bank_key]
+    by_key = np.lexsort(codes[::-1])
+    new_bank = run_starts(codes, by_key)
+    bank_of_lot = np.empty(len(lots), dtype=np.int64)
+    bank_of_lot[by_key] = np.cumsum(new_bank) - 1
+    first_lot = by_key[new_bank]  # a lot of each bank, in bank order
+    holder_of_bank = (np.cumsum(run_starts(codes[:2], by_key)) - 1)[new_bank]  # its holder and state
+    total = np.zeros((len(first_lot), len(years)), dtype=np.int64)
     np.add.at(total, bank_of_lot, np.where(held & (left > 0), left, 0))
     b, j = np.nonzero(total)
     if not len(b):
         return pd.DataFrame(columns=cols + ["credits"]).astype({"credits": "int64"})
-    out = banks.iloc[b].rename(columns={"origin_state": "state"}).reset_index(drop=True)
+    # sorted by holder, state, model year, then vintage, group and type (the bank order within a holder and state)
+    order = np.lexsort((b, j, holder_of_bank[b]))
+    b, j = b[order], j[order]
+    out = lots[bank_key].iloc[first_lot[b]].rename(columns={"origin_state": "state"}).reset_index(drop=True)
     out.insert(2, "model_year", years[j])
     out["credits"] = total[b, j]
-    out = out.sort_values(cols, kind="stable").reset_index(drop=True)
     return out.astype({"model_year": "int64", "vintage": "int64", "credits": "int64"})
 
 
