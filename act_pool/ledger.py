@@ -28,11 +28,20 @@ def movement_table(*parts: Movements) -> pd.DataFrame:
     """Movements from several sources (a solver's table or list of dicts, trades, purchases) as one table
     with the columns :data:`~act_pool.solve.sequential.MOVEMENT_KEYS`, in the order given; text held as
     strings whatever dtype a table gave it."""
-    frames = [p[list(MOVEMENT_KEYS)].astype(dict.fromkeys(TEXT_COLUMNS, "str")) if isinstance(p, pd.DataFrame)
+    frames = [_as_text(p[list(MOVEMENT_KEYS)]) if isinstance(p, pd.DataFrame)
               else pd.DataFrame(p, columns=list(MOVEMENT_KEYS)) for p in parts if len(p)]
     if not frames:
         return pd.DataFrame(columns=list(MOVEMENT_KEYS))
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+#: The dtype of text columns (``astype("str")``).
+_TEXT = pd.Series([], dtype="str").dtype
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its :data:`TEXT_COLUMNS` as strings (those already strings left as they are)."""
+    return frame.astype({c: "str" for c in TEXT_COLUMNS if frame[c].dtype != _TEXT})
 
 
 def build_ledger(movements: Movements) -> pd.DataFrame:
