@@ -131,75 +131,94 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
     every manufacturer x state pair in the sales or the opening bank, in every simulated year,
     sorted by manufacturer, state, model year and group.
     """
-    rules = scenario.rules
-    sales, bank = scenario.sales, scenario.bank
+    rules, sales, bank = scenario.rules, scenario.sales, scenario.bank
     n_years, n_groups = len(scenario.years), len(clauses.GROUPS)
-    maker_code, makers = pd.factorize(pd.concat([sales["manufacturer"], bank["manufacturer"]], ignore_index=True)
-                                      .astype(str), sort=True)
-    state_code, states = pd.factorize(pd.concat([sales["state"], bank["state"]], ignore_index=True).astype(str),
-                                      sort=True)
-    pairs, pair_of_row = np.unique(maker_code * len(states) + state_code, return_inverse=True)
-    # the grid row of each sales row
-    year_of_row = sales["model_year"].to_numpy(dtype=np.int64) - scenario.model_years[0]
+    maker_code, makers = _sorted_codes(sales["manufacturer"], bank["manufacturer"])
+    state_code, states = _sorted_codes(sales["state"], bank["state"])
+    n_states = max(len(states), 1)
+    pairs, pair_of_row = np.unique(maker_code * n_states + state_code, return_inverse=True)
+    # the grid row of each sales row: (pair x years + year) x groups + group
+    year_of_sale = sales["model_year"].to_numpy(dtype=np.int64) - scenario.model_years[0]
     wc_code, weight_classes = pd.factorize(sales["weight_class"])
     group_of_wc = np.array([clauses.GROUPS.index(clauses.WEIGHT_CLASS_GROUP[w]) for w in weight_classes], dtype=np.int64)
-    cell = pair_of_row[:len(sales)] * n_years + year_of_row
-    row_of_sale = cell * n_groups + group_of_wc[wc_code]
+    pair_year_of_sale = pair_of_row[:len(sales)] * n_years + year_of_sale
+    row_of_sale = pair_year_of_sale * n_groups + group_of_wc[wc_code]
     size = len(pairs) * n_years * n_groups
+    vehicles = sales["vehicles"].to_numpy(dtype=np.int64)
+    sums = _group_sums(rules, sales, state_code[:len(sales)], states.tolist(), scenario.model_years[0], row_of_sale,
+                       size)
 
-    # exact amounts per vehicle, once per distinct (state, model year, class, powertrain, range)
+    # small manufacturers (per pair and model year): no deficits (credits still earned)
+    pair_years = len(pairs) * n_years
+    small = small_in_years(rules, _cell_sums(pair_year_of_sale, vehicles, pair_years).reshape(len(pairs), n_years),
+                           (np.bincount(pair_year_of_sale, minlength=pair_years) > 0).reshape(len(pairs), n_years))
+    small = np.repeat(small.ravel(), n_groups)
+    sums["deficits"][small] = 0
+    enforced = np.array([[clauses.is_enforced(rules, s, y) for y in scenario.years] for s in states],
+                        dtype=bool).reshape(len(states), n_years)
+    pair_state = pairs % n_states
+    pair_of_grid = np.repeat(np.arange(len(pairs)), n_years * n_groups)
+    return pd.DataFrame({
+        "manufacturer": _text(makers, (pairs // n_states)[pair_of_grid]),
+        "state": _text(states, pair_state[pair_of_grid]),
+        "model_year": np.tile(np.repeat(np.asarray(scenario.years, dtype=np.int64), n_groups), len(pairs)),
+        "group": _text(clauses.GROUPS, np.tile(np.arange(n_groups), len(pairs) * n_years)),
+        "vehicles": _cell_sums(row_of_sale, vehicles, size),
+        **sums,
+        "enforced": np.repeat(enforced[pair_state], n_groups, axis=1).ravel(),
+        "small_manufacturer": small,
+    })
+
+
+def _group_sums(rules: RuleSet, sales: pd.DataFrame, state_code: np.ndarray, states: list[str], first_year: int,
+                row_of_sale: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Deficits, ZEV and NZEV credits (integer tenths) of each of ``size`` grid rows: every sales row's
+    exact amounts (:func:`_amounts`, once per distinct state, model year, class, powertrain and range)
+    summed into its grid row (``row_of_sale``) over one common denominator, then rounded to the tenth once
+    (13 CCR §1963.1(c), §1963.2(c)).
+
+    The sums are taken in int64 where a bound checked first in Python integers (rows x largest |vehicles|
+    x largest |numerator|, which no partial sum can exceed) fits :data:`INT64_MAX`; else in Python integers.
+    """
+    year_of_sale = sales["model_year"].to_numpy(dtype=np.int64) - first_year
+    wc_code, weight_classes = pd.factorize(sales["weight_class"])
     pt_code, powertrains = pd.factorize(sales["powertrain"])
-    aer_code, ranges = pd.factorize(sales["aer_miles"])
-    sale_state = state_code[:len(sales)]
-    combo = (((sale_state * n_years + year_of_row) * len(weight_classes) + wc_code) * len(powertrains)
+    aer_code, ranges = pd.factorize(sales["aer_miles"])  # no range: -1
+    span = int(year_of_sale.max(initial=0)) + 1
+    combo = (((state_code * span + year_of_sale) * len(weight_classes) + wc_code) * len(powertrains)
              + pt_code) * (len(ranges) + 1) + aer_code + 1
     _, first, combo_of_sale = np.unique(combo, return_index=True, return_inverse=True)
-    names = {"state": states.tolist(), "wc": weight_classes.tolist(), "pt": powertrains.tolist(), "aer": ranges.tolist()}
-    combo_pt = [names["pt"][c] for c in pt_code[first].tolist()]
+    wc_names, pt_names, range_values = weight_classes.tolist(), powertrains.tolist(), ranges.tolist()
+    combo_pt = [pt_names[c] for c in pt_code[first].tolist()]
     deficits, credits = _amounts(
-        rules, [names["state"][c] for c in sale_state[first].tolist()],
-        (scenario.model_years[0] + year_of_row[first]).tolist(), [names["wc"][c] for c in wc_code[first].tolist()],
-        combo_pt, [as_fraction(names["aer"][c]) if pt == "NZEV" and c >= 0 else None
-                   for c, pt in zip(aer_code[first].tolist(), combo_pt)])
+        rules, [states[c] for c in state_code[first].tolist()], (first_year + year_of_sale[first]).tolist(),
+        [wc_names[c] for c in wc_code[first].tolist()], combo_pt,
+        [as_fraction(range_values[c]) if pt == "NZEV" and c >= 0 else None
+         for c, pt in zip(aer_code[first].tolist(), combo_pt)])
     den = math.lcm(*{f.denominator for f in deficits + credits})
     deficit_num = [f.numerator * (den // f.denominator) for f in deficits]
     credit_num = [f.numerator * (den // f.denominator) for f in credits]
     vehicles = sales["vehicles"].to_numpy(dtype=np.int64)
-    # int64 where the largest possible |sum| (rows x |vehicles| x |amount|) fits; Python integers otherwise
     largest = len(vehicles) * int(np.abs(vehicles).max(initial=0)) * max(map(abs, deficit_num + credit_num), default=0)
     exact = np.int64 if largest <= INT64_MAX else object
     per_sale_deficit = vehicles.astype(exact) * np.array(deficit_num, dtype=exact)[combo_of_sale]
     per_sale_credit = vehicles.astype(exact) * np.array(credit_num, dtype=exact)[combo_of_sale]
-    is_zev = pt_code == (powertrains.get_loc("ZEV") if "ZEV" in powertrains else -2)
-    is_nzev = pt_code == (powertrains.get_loc("NZEV") if "NZEV" in powertrains else -2)
+    powertrain = np.array(pt_names + [None], dtype=object)[pt_code]
     mode = str(rules.value("rounding.mode"))
-    amounts = {}
-    for column, values in (("deficits", per_sale_deficit), ("zev_credits", np.where(is_zev, per_sale_credit, 0)),
-                           ("nzev_credits", np.where(is_nzev, per_sale_credit, 0))):
-        amounts[column] = round_to_tenth(_cell_sums(row_of_sale, values.astype(exact), size), den, mode)
+    per_sale = {"deficits": per_sale_deficit, "zev_credits": np.where(powertrain == "ZEV", per_sale_credit, 0),
+                "nzev_credits": np.where(powertrain == "NZEV", per_sale_credit, 0)}
+    return {column: round_to_tenth(_cell_sums(row_of_sale, values.astype(exact), size), den, mode)
+            for column, values in per_sale.items()}
 
-    # small manufacturers (per pair and model year), exempt from deficits; credits still earned
-    pair_year = len(pairs) * n_years
-    small = small_in_years(rules, _cell_sums(cell, vehicles, pair_year).reshape(len(pairs), n_years),
-                           (np.bincount(cell, minlength=pair_year) > 0).reshape(len(pairs), n_years))
-    small = np.repeat(small.ravel(), n_groups)
-    amounts["deficits"][small] = 0
-    pair_state = pairs % max(len(states), 1)
-    enforced = np.array([[clauses.is_enforced(rules, s, y) for y in scenario.years] for s in states],
-                        dtype=bool).reshape(len(states), n_years)
-    text = lambda values, codes: pd.array(list(values), dtype="str").take(codes)  # noqa: E731
-    grid_pair = np.repeat(np.arange(len(pairs)), n_years * n_groups)
-    table = pd.DataFrame({
-        "manufacturer": text(makers, (pairs // max(len(states), 1))[grid_pair]),
-        "state": text(states, pair_state[grid_pair]),
-        "model_year": np.tile(np.repeat(np.asarray(scenario.years, dtype=np.int64), n_groups), len(pairs)),
-        "group": text(clauses.GROUPS, np.tile(np.arange(n_groups), len(pairs) * n_years)),
-        "vehicles": _cell_sums(row_of_sale, vehicles, size),
-        **amounts,
-        "enforced": np.repeat(enforced[pair_state], n_groups, axis=1).ravel() if len(pairs) else np.zeros(0, bool),
-        "small_manufacturer": small,
-    })
-    return table
+
+def _sorted_codes(*columns: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the values of ``columns`` (taken as one, as text), numbered in the order of the values."""
+    return pd.factorize(pd.concat(columns, ignore_index=True).astype(str), sort=True)
+
+
+def _text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A string column of ``values`` (a sequence of text) taken at ``codes``."""
+    return pd.array(list(values), dtype="str").take(codes)
 
 
 def _cell_sums(cells: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
