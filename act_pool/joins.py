@@ -43,3 +43,15 @@ def lookup(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], fill: dict | 
         values[column] = np.full(len(rows), (fill or {}).get(column, 0), dtype=table[column].dtype)
         values[column][found] = table[column].to_numpy()[at[found]]
     return values
+
+
+def run_starts(codes: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    """For the rows taken in ``order`` (sorted on ``codes``), whether each starts a run of equal keys: any of
+    ``codes`` differs from the previous row's (the first row: True)."""
+    starts = np.zeros(len(order), dtype=bool)
+    for code in codes:
+        ordered = code[order]
+        starts[1:] |= ordered[1:] != ordered[:-1]
+    if len(order):
+        starts[0] = True
+    return starts

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from act_pool.errors import ConservationError
+from act_pool.joins import key_sums, row_keys, run_starts
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -27,11 +28,20 @@ def movement_table(*parts: Movements) -> pd.DataFrame:
     """Movements from several sources (a solver's table or list of dicts, trades, purchases) as one table
     with the columns :data:`~act_pool.solve.sequential.MOVEMENT_KEYS`, in the order given; text held as
     strings whatever dtype a table gave it."""
-    frames = [p[list(MOVEMENT_KEYS)].astype(dict.fromkeys(TEXT_COLUMNS, "str")) if isinstance(p, pd.DataFrame)
+    frames = [_as_text(p[list(MOVEMENT_KEYS)]) if isinstance(p, pd.DataFrame)
               else pd.DataFrame(p, columns=list(MOVEMENT_KEYS)) for p in parts if len(p)]
     if not frames:
         return pd.DataFrame(columns=list(MOVEMENT_KEYS))
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+#: The dtype of text columns (``astype("str")``).
+_TEXT = pd.Series([], dtype="str").dtype
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its :data:`TEXT_COLUMNS` as strings (those already strings left as they are)."""
+    return frame.astype({c: "str" for c in TEXT_COLUMNS if frame[c].dtype != _TEXT})
 
 
 def build_ledger(movements: Movements) -> pd.DataFrame:
@@ -49,15 +59,37 @@ def build_ledger(movements: Movements) -> pd.DataFrame:
     led = movement_table(movements)
     led = led[led["credits"] > 0].astype({"vintage": "int64", "model_year": "int64", "credits": "int64",
                                           "deficit_met": "int64", "year": "int64", "lot": "int64"})
+    # Merge repeated draws of one lot on one deficit in one year (a step may take a lot twice): one row per
+    # distinct key (every column but the amounts), where it first occurs, then sorted by LEDGER_SORT (ties
+    # in first-occurrence order). Each key column is coded in the order of its values (NaN last), so that
+    # sorting the codes sorts the values.
+    keys = [c for c in MOVEMENT_KEYS if c not in ("credits", "deficit_met")]
+    codes = {c: pd.factorize(led[c], sort=True, use_na_sentinel=False)[0] for c in keys}
+    group, count = _combined_codes([codes[c] for c in keys])
+    first = np.full(count, len(led), dtype=np.int64)
+    np.minimum.at(first, group, np.arange(len(led)))
+    order = np.lexsort([first] + [codes[c][first] for c in reversed(LEDGER_SORT)])
+    sums = {c: np.zeros(count, dtype=np.int64) for c in ("credits", "deficit_met")}
+    for c, total in sums.items():
+        np.add.at(total, group, led[c].to_numpy(dtype=np.int64))
+    led = led.iloc[first[order]].reset_index(drop=True)
+    for c, total in sums.items():
+        led[c] = total[order]
     led["pooled"] = (led["action"] == "retire") & (led["origin_state"] != led["state"])
     led["traded"] = (led["origin_manufacturer"] != led["manufacturer"]) | (led["action"] == "transfer")
     led["tractor_offset"] = ((led["action"] == "retire") & (led["group"] == "tractor")
                              & (led["origin_group"] != "tractor"))
-    # Merge repeated draws of one lot on one deficit in one year (a step may take a lot twice).
-    keys = [c for c in led.columns if c not in ("credits", "deficit_met")]
-    led = led.groupby(keys, sort=False, dropna=False)[["credits", "deficit_met"]].sum().reset_index()
-    return led.sort_values(LEDGER_SORT, kind="stable").reset_index(drop=True)[
-        [c for c in MOVEMENT_KEYS if c != "lot"] + ["pooled", "traded", "tractor_offset", "lot"]]
+    return led[[c for c in MOVEMENT_KEYS if c != "lot"] + ["pooled", "traded", "tractor_offset", "lot"]]
+
+
+def _combined_codes(codes: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """One code per row for its combination of ``codes`` (each from 0 up): equal iff every code is equal;
+    with the count of distinct combinations."""
+    group, count = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64), 1
+    for code in codes:
+        group, distinct = pd.factorize(group * (int(code.max(initial=0)) + 1) + code)
+        count = len(distinct)
+    return group, count
 
 
 def compliance_view(obligations: pd.DataFrame, ledger: pd.DataFrame, makeup_years: int, last_year: int) -> pd.DataFrame:
@@ -83,9 +115,10 @@ def compliance_view(obligations: pd.DataFrame, ledger: pd.DataFrame, makeup_year
         "met_by_tractor_offset": credits.where(ret["tractor_offset"], 0),
         "met_by_purchase": credits.where(ret["rule"] == "purchase", 0),
     })
-    sums = parts.groupby([ret[k] for k in key]).sum().reset_index()
-    table = obligations.merge(sums, on=key, how="left")
-    table[list(parts)] = table[list(parts)].fillna(0).astype("int64")
+    (row_key, ret_key), count = row_keys(key, obligations, ret)  # obligations: one row per key
+    table = obligations.copy()
+    for name, values in parts.items():
+        table[name] = key_sums(ret_key, count, values.to_numpy(dtype=np.int64))[row_key]
     table["unmet"] = table["deficits"] - table["met"]
     if (table["unmet"] < 0).any():
         bad = table[table["unmet"] < 0].iloc[0]
@@ -122,19 +155,27 @@ def balances_view(problem: ComplianceProblem, ledger: pd.DataFrame) -> pd.DataFr
     overdrawn = (held & (left < 0)).any(axis=0)
     if overdrawn.any():
         raise ConservationError(f"lot overdrawn by the end of model year {years[overdrawn.argmax()]}")
-    # Sum the lots of one holder, state, vintage, group and type: a dense (bank, year) table.
+    # Sum the lots of one holder, state, vintage, group and type: a dense (bank, year) table, banks numbered
+    # in the order of their key (codes ordered by value: sorting the codes sorts the keys).
     bank_key = ["manufacturer", "origin_state", "vintage", "group", "credit_type"]
-    bank_of_lot = lots.groupby(bank_key, sort=True).ngroup().to_numpy()
-    banks = lots[bank_key].drop_duplicates().sort_values(bank_key, kind="stable").reset_index(drop=True)
-    total = np.zeros((len(banks), len(years)), dtype=np.int64)
+    codes = [pd.factorize(lots[c], sort=True)[0] for c in bank_key]
+    by_key = np.lexsort(codes[::-1])
+    new_bank = run_starts(codes, by_key)
+    bank_of_lot = np.empty(len(lots), dtype=np.int64)
+    bank_of_lot[by_key] = np.cumsum(new_bank) - 1
+    first_lot = by_key[new_bank]  # a lot of each bank, in bank order
+    holder_of_bank = (np.cumsum(run_starts(codes[:2], by_key)) - 1)[new_bank]  # its holder and state
+    total = np.zeros((len(first_lot), len(years)), dtype=np.int64)
     np.add.at(total, bank_of_lot, np.where(held & (left > 0), left, 0))
     b, j = np.nonzero(total)
     if not len(b):
         return pd.DataFrame(columns=cols + ["credits"]).astype({"credits": "int64"})
-    out = banks.iloc[b].rename(columns={"origin_state": "state"}).reset_index(drop=True)
+    # sorted by holder, state, model year, then vintage, group and type (the bank order within a holder and state)
+    order = np.lexsort((b, j, holder_of_bank[b]))
+    b, j = b[order], j[order]
+    out = lots[bank_key].iloc[first_lot[b]].rename(columns={"origin_state": "state"}).reset_index(drop=True)
     out.insert(2, "model_year", years[j])
     out["credits"] = total[b, j]
-    out = out.sort_values(cols, kind="stable").reset_index(drop=True)
     return out.astype({"model_year": "int64", "vintage": "int64", "credits": "int64"})
 
 
@@ -157,17 +198,33 @@ def check_conservation(problem: ComplianceProblem, obligations: pd.DataFrame, le
     lots = problem.lots
     last = problem.years.stop - 1
     mfrs = problem.manufacturers
-    opening = lots[lots["source"] == "opening"].groupby("manufacturer")["credits"].sum()
-    generated = (obligations["zev_credits"] + obligations["nzev_credits"]).groupby(obligations["manufacturer"]).sum()
-    purchased = ledger[ledger["rule"] == "purchase"].groupby("manufacturer")["credits"].sum()
-    traded_in = lots[lots["source"] == "bought"].groupby("manufacturer")["credits"].sum().add(purchased, fill_value=0)
-    traded_out = ledger[ledger["action"] == "transfer"].groupby("manufacturer")["credits"].sum()
-    retired = ledger[ledger["action"] == "retire"].groupby("manufacturer")["credits"].sum()
-    expired = ledger[ledger["action"] == "expire"].groupby("manufacturer")["credits"].sum()
-    closing = balances[balances["model_year"] == last].groupby("manufacturer")["credits"].sum()
-    terms = pd.DataFrame({"opening": opening, "generated": generated, "traded_in": traded_in,
-                          "retired": retired, "expired": expired, "traded_out": traded_out, "closing": closing},
-                         index=pd.Index(mfrs, name="manufacturer")).fillna(0).astype("int64")
+    position = {m: i for i, m in enumerate(mfrs)}
+
+    def per_manufacturer(frame: pd.DataFrame, where: np.ndarray | None, amounts: np.ndarray) -> np.ndarray:
+        """``amounts`` of the rows ``where`` of ``frame`` summed per manufacturer of ``mfrs`` (others left out)."""
+        code, names = pd.factorize(frame["manufacturer"])
+        at = np.array([position.get(m, -1) for m in names.tolist()] + [-1], dtype=np.int64)[code]  # -1: missing
+        keep = at >= 0 if where is None else (at >= 0) & where
+        sums = np.zeros(len(mfrs), dtype=np.int64)
+        np.add.at(sums, at[keep], amounts[keep])
+        return sums
+
+    lot_credits = lots["credits"].to_numpy(dtype=np.int64)
+    source = lots["source"].to_numpy(dtype=object)
+    credits = ledger["credits"].to_numpy(dtype=np.int64)
+    action = ledger["action"].to_numpy(dtype=object)
+    terms = pd.DataFrame({
+        "opening": per_manufacturer(lots, source == "opening", lot_credits),
+        "generated": per_manufacturer(obligations, None, (obligations["zev_credits"] + obligations["nzev_credits"])
+                                      .to_numpy(dtype=np.int64)),
+        "traded_in": (per_manufacturer(lots, source == "bought", lot_credits)
+                      + per_manufacturer(ledger, (ledger["rule"] == "purchase").to_numpy(dtype=bool), credits)),
+        "retired": per_manufacturer(ledger, action == "retire", credits),
+        "expired": per_manufacturer(ledger, action == "expire", credits),
+        "traded_out": per_manufacturer(ledger, action == "transfer", credits),
+        "closing": per_manufacturer(balances, (balances["model_year"] == last).to_numpy(dtype=bool),
+                                    balances["credits"].to_numpy(dtype=np.int64)),
+    }, index=pd.Index(mfrs, name="manufacturer"))
     lhs = terms["opening"] + terms["generated"] + terms["traded_in"]
     rhs = terms["retired"] + terms["expired"] + terms["traded_out"] + terms["closing"]
     bad = terms[lhs != rhs]

@@ -1,8 +1,13 @@
 """Deficits and credits per manufacturer x state x model year x group, exact to the tenth.
 
 Per-vehicle amounts are exact rationals from the rule clauses; each group's model-year sum is
-taken exactly (integer numerators over one common denominator, vectorised with pandas) and then
-rounded to the tenth once, as 13 CCR §1963.1(c) and §1963.2(c) require.
+taken exactly (integer numerators over one common denominator, summed per row of the table with
+NumPy: in int64 where no sum can overflow, else in Python integers) and then rounded to the tenth
+once, as 13 CCR §1963.1(c) and §1963.2(c) require.
+
+The table is computed on a dense grid of integer codes: row ``(pair * years + year) * groups + group``
+for each manufacturer x state pair (sorted), simulated model year and group, which is also the
+table's sorted order.
 """
 from __future__ import annotations
 
@@ -19,34 +24,45 @@ from act_pool.tenths import as_fraction, round_to_tenth
 
 KEY = ["manufacturer", "state", "model_year", "group"]
 OBLIGATION_COLUMNS = KEY + ["vehicles", "deficits", "zev_credits", "nzev_credits", "enforced", "small_manufacturer"]
+#: Largest magnitude an int64 holds: exact sums are taken in int64 only where a bound, checked in Python
+#: integers, proves that none of them (nor any partial sum) can exceed it.
+INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 def per_vehicle_amounts(rules: RuleSet, combos: pd.DataFrame) -> pd.DataFrame:
     """Exact deficits and credits per vehicle for each distinct (state, model_year, weight_class,
     powertrain, aer_key) combination, ``aer_key`` the range as text ("" where none); columns
     ``deficit`` and ``credit`` hold Fractions."""
+    aers = [as_fraction(a) if pt == "NZEV" else None for pt, a in zip(combos["powertrain"], combos["aer_key"])]
+    deficits, credits = _amounts(rules, combos["state"].tolist(), [int(y) for y in combos["model_year"]],
+                                 combos["weight_class"].tolist(), combos["powertrain"].tolist(), aers)
+    out = combos.copy()
+    out["deficit"] = deficits
+    out["credit"] = credits
+    return out
+
+
+def _amounts(rules: RuleSet, states: list[str], years: list[int], weight_classes: list[str],
+             powertrains: list[str], aers: list[Fraction | None]) -> tuple[list[Fraction], list[Fraction]]:
+    """Deficit and credit per vehicle (Fractions, :func:`clauses.deficit_per_vehicle` and
+    :func:`clauses.credit_per_vehicle`) of each (state, model year, weight class, powertrain, range)."""
     # A state enters the amounts only through its first deficit and first credit model years, so
     # states that share them share every amount: each is computed once per distinct key.
-    first_deficit = {s: clauses.first_deficit_model_year(rules, s) for s in combos["state"].unique()}
-    first_credit = {s: clauses.first_credit_model_year(rules, s) for s in combos["state"].unique()}
+    first_deficit = {s: clauses.first_deficit_model_year(rules, s) for s in set(states)}
+    first_credit = {s: clauses.first_credit_model_year(rules, s) for s in set(states)}
     deficit_of: dict[tuple, Fraction] = {}
     credit_of: dict[tuple, Fraction] = {}
     deficits, credits = [], []
-    for state, my, wc, pt, aer in zip(*(combos[c].tolist() for c in combos.columns)):
-        my = int(my)
+    for state, my, wc, pt, aer in zip(states, years, weight_classes, powertrains, aers):
         key = (first_deficit[state], wc, my)  # ICE, ZEV and NZEV of one class accrue alike
         if key not in deficit_of:
             deficit_of[key] = clauses.deficit_per_vehicle(rules, state, wc, my)
         deficits.append(deficit_of[key])
         key = (first_credit[state], wc, pt, aer, my)
         if key not in credit_of:
-            aer_miles = as_fraction(aer) if pt == "NZEV" else None
-            credit_of[key] = clauses.credit_per_vehicle(rules, state, wc, pt, aer_miles, my)
+            credit_of[key] = clauses.credit_per_vehicle(rules, state, wc, pt, aer, my)
         credits.append(credit_of[key])
-    out = combos.copy()
-    out["deficit"] = deficits
-    out["credit"] = credits
-    return out
+    return deficits, credits
 
 
 def small_manufacturer_flags(rules: RuleSet, sales: pd.DataFrame) -> pd.DataFrame:
@@ -58,34 +74,53 @@ def small_manufacturer_flags(rules: RuleSet, sales: pd.DataFrame) -> pd.DataFram
     whether its rows say 0 or are absent); the model year itself where no such year precedes it.
     ``three-year-average-of-rows`` (the earlier reading): the average over those of the three prior
     model years that have rows (a 0-vehicle row counts, an absent year does not).
-    Returns columns manufacturer, state, model_year, small.
+    Returns columns manufacturer, state, model_year, small: one row per manufacturer, state and
+    model year of ``sales``, sorted.
+    """
+    pair_code, pairs = pd.factorize(pd.MultiIndex.from_arrays([sales["manufacturer"], sales["state"]]), sort=True)
+    year = sales["model_year"].to_numpy(dtype=np.int64)
+    first_year = int(year.min()) if len(year) else 0
+    span = int(year.max()) - first_year + 1 if len(year) else 0
+    cell = pair_code * span + (year - first_year)
+    size = len(pairs) * span
+    vehicles = _cell_sums(cell, sales["vehicles"].to_numpy(dtype=np.int64), size).reshape(len(pairs), span)
+    has_rows = (np.bincount(cell, minlength=size) > 0).reshape(len(pairs), span)
+    small = small_in_years(rules, vehicles, has_rows)
+    p, j = np.nonzero(has_rows)
+    return pd.DataFrame({"manufacturer": pairs.get_level_values(0).take(p), "state": pairs.get_level_values(1).take(p),
+                         "model_year": first_year + j.astype(np.int64), "small": small[p, j]})
+
+
+def small_in_years(rules: RuleSet, vehicles: np.ndarray, has_rows: np.ndarray) -> np.ndarray:
+    """Whether each manufacturer x state (row) is a small manufacturer in each of consecutive model
+    years (column), read from its vehicles there (``vehicles``, int64) and whether it has sales rows
+    there (``has_rows``): the basis of :func:`small_manufacturer_flags`, compared with
+    ``small_manufacturer.max_vehicles`` exactly (§1963(b)); False where it has no rows.
     """
     limit = as_fraction(rules.value("small_manufacturer.max_vehicles"))
-    totals = sales.groupby(["manufacturer", "state", "model_year"], sort=True)["vehicles"].sum().reset_index()
-    vehicles = totals["vehicles"].to_numpy(dtype=np.int64)
-    year = totals["model_year"].to_numpy(dtype=np.int64)
     basis = rules.value("small_manufacturer.basis")
     # basis = prior_sum / prior_count (the model year's own vehicles where no prior year counts);
     # compared with the limit exactly, in integers: prior_sum * den <= num * prior_count.
-    prior_sum = np.zeros(len(totals), dtype=np.int64)
-    prior_count = np.zeros(len(totals), dtype=np.int64)
+    prior_sum = np.zeros(vehicles.shape, dtype=np.int64)
+    prior_count = np.zeros(vehicles.shape, dtype=np.int64)
     if basis in ("three-year-average", "three-year-average-of-rows"):
-        by_year = pd.Series(vehicles, index=pd.MultiIndex.from_frame(totals[["manufacturer", "state", "model_year"]]))
-        if basis == "three-year-average":  # count every year from the first with vehicles
-            first = totals[vehicles > 0].groupby(["manufacturer", "state"])["model_year"].min().rename("first")
-            start = totals.join(first, on=["manufacturer", "state"])["first"].fillna(np.inf).to_numpy()
+        column = np.arange(vehicles.shape[1])
+        sold = vehicles > 0
+        # first column with vehicles (past the last where none): earlier years never count
+        first = np.where(sold.any(axis=1), sold.argmax(axis=1), vehicles.shape[1])[:, None]
         for k in (1, 2, 3):
-            prior = by_year.reindex(pd.MultiIndex.from_arrays([totals["manufacturer"], totals["state"], year - k]))
-            if basis == "three-year-average":
-                counts = year - k >= start
+            prior = np.zeros(vehicles.shape, dtype=np.int64)
+            prior_rows = np.zeros(vehicles.shape, dtype=bool)
+            prior[:, k:], prior_rows[:, k:] = vehicles[:, :-k], has_rows[:, :-k]
+            if basis == "three-year-average":  # count every year from the first with vehicles
+                counts = column[None, :] - k >= first
             else:  # the earlier reading, kept as an override: only years with rows count
-                counts = prior.notna().to_numpy()
-            prior_sum += np.where(counts, prior.fillna(0).to_numpy(dtype=np.int64), 0)
+                counts = prior_rows
+            prior_sum += np.where(counts, prior, 0)
             prior_count += counts
     own = prior_count == 0
     prior_sum[own], prior_count[own] = vehicles[own], 1
-    totals["small"] = prior_sum * limit.denominator <= limit.numerator * prior_count
-    return totals[["manufacturer", "state", "model_year", "small"]]
+    return has_rows & (prior_sum * limit.denominator <= limit.numerator * prior_count)
 
 
 def compute_obligations(scenario: Scenario) -> pd.DataFrame:
@@ -93,58 +128,101 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
 
     Columns: manufacturer, state, model_year, group, vehicles, deficits, zev_credits,
     nzev_credits (integer tenths), enforced (bool), small_manufacturer (bool). Rows exist for
-    every manufacturer x state pair in the sales or the opening bank, in every simulated year.
+    every manufacturer x state pair in the sales or the opening bank, in every simulated year,
+    sorted by manufacturer, state, model year and group.
     """
-    rules = scenario.rules
-    sales = scenario.sales.copy()
-    sales["group"] = sales["weight_class"].map(clauses.WEIGHT_CLASS_GROUP)
-    ranges = sales["aer_miles"].unique()
-    sales["aer_key"] = sales["aer_miles"].map(dict(zip(ranges, ["" if a is None else str(a) for a in ranges])))
-    combo_cols = ["state", "model_year", "weight_class", "powertrain", "aer_key"]
-    amounts = per_vehicle_amounts(rules, sales[combo_cols].drop_duplicates().reset_index(drop=True))
-    deficits, credits = amounts["deficit"].tolist(), amounts["credit"].tolist()
+    rules, sales, bank = scenario.rules, scenario.sales, scenario.bank
+    n_years, n_groups = len(scenario.years), len(clauses.GROUPS)
+    maker_code, makers = _sorted_codes(sales["manufacturer"], bank["manufacturer"])
+    state_code, states = _sorted_codes(sales["state"], bank["state"])
+    n_states = max(len(states), 1)
+    pairs, pair_of_row = np.unique(maker_code * n_states + state_code, return_inverse=True)
+    # the grid row of each sales row: (pair x years + year) x groups + group
+    year_of_sale = sales["model_year"].to_numpy(dtype=np.int64) - scenario.model_years[0]
+    wc_code, weight_classes = pd.factorize(sales["weight_class"])
+    group_of_wc = np.array([clauses.GROUPS.index(clauses.WEIGHT_CLASS_GROUP[w]) for w in weight_classes], dtype=np.int64)
+    pair_year_of_sale = pair_of_row[:len(sales)] * n_years + year_of_sale
+    row_of_sale = pair_year_of_sale * n_groups + group_of_wc[wc_code]
+    size = len(pairs) * n_years * n_groups
+    vehicles = sales["vehicles"].to_numpy(dtype=np.int64)
+    sums = _group_sums(rules, sales, state_code[:len(sales)], states.tolist(), scenario.model_years[0], row_of_sale,
+                       size)
+
+    # small manufacturers (per pair and model year): no deficits (credits still earned)
+    pair_years = len(pairs) * n_years
+    small = small_in_years(rules, _cell_sums(pair_year_of_sale, vehicles, pair_years).reshape(len(pairs), n_years),
+                           (np.bincount(pair_year_of_sale, minlength=pair_years) > 0).reshape(len(pairs), n_years))
+    small = np.repeat(small.ravel(), n_groups)
+    sums["deficits"][small] = 0
+    enforced = np.array([[clauses.is_enforced(rules, s, y) for y in scenario.years] for s in states],
+                        dtype=bool).reshape(len(states), n_years)
+    pair_state = pairs % n_states
+    pair_of_grid = np.repeat(np.arange(len(pairs)), n_years * n_groups)
+    return pd.DataFrame({
+        "manufacturer": _text(makers, (pairs // n_states)[pair_of_grid]),
+        "state": _text(states, pair_state[pair_of_grid]),
+        "model_year": np.tile(np.repeat(np.asarray(scenario.years, dtype=np.int64), n_groups), len(pairs)),
+        "group": _text(clauses.GROUPS, np.tile(np.arange(n_groups), len(pairs) * n_years)),
+        "vehicles": _cell_sums(row_of_sale, vehicles, size),
+        **sums,
+        "enforced": np.repeat(enforced[pair_state], n_groups, axis=1).ravel(),
+        "small_manufacturer": small,
+    })
+
+
+def _group_sums(rules: RuleSet, sales: pd.DataFrame, state_code: np.ndarray, states: list[str], first_year: int,
+                row_of_sale: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Deficits, ZEV and NZEV credits (integer tenths) of each of ``size`` grid rows: every sales row's
+    exact amounts (:func:`_amounts`, once per distinct state, model year, class, powertrain and range)
+    summed into its grid row (``row_of_sale``) over one common denominator, then rounded to the tenth once
+    (13 CCR §1963.1(c), §1963.2(c)).
+
+    The sums are taken in int64 where a bound checked first in Python integers (rows x largest |vehicles|
+    x largest |numerator|, which no partial sum can exceed) fits :data:`INT64_MAX`; else in Python integers.
+    """
+    year_of_sale = sales["model_year"].to_numpy(dtype=np.int64) - first_year
+    wc_code, weight_classes = pd.factorize(sales["weight_class"])
+    pt_code, powertrains = pd.factorize(sales["powertrain"])
+    aer_code, ranges = pd.factorize(sales["aer_miles"])  # no range: -1
+    span = int(year_of_sale.max(initial=0)) + 1
+    combo = (((state_code * span + year_of_sale) * len(weight_classes) + wc_code) * len(powertrains)
+             + pt_code) * (len(ranges) + 1) + aer_code + 1
+    _, first, combo_of_sale = np.unique(combo, return_index=True, return_inverse=True)
+    wc_names, pt_names, range_values = weight_classes.tolist(), powertrains.tolist(), ranges.tolist()
+    combo_pt = [pt_names[c] for c in pt_code[first].tolist()]
+    deficits, credits = _amounts(
+        rules, [states[c] for c in state_code[first].tolist()], (first_year + year_of_sale[first]).tolist(),
+        [wc_names[c] for c in wc_code[first].tolist()], combo_pt,
+        [as_fraction(range_values[c]) if pt == "NZEV" and c >= 0 else None
+         for c, pt in zip(aer_code[first].tolist(), combo_pt)])
     den = math.lcm(*{f.denominator for f in deficits + credits})
-    amounts["deficit_num"] = [f.numerator * (den // f.denominator) for f in deficits]
-    amounts["credit_num"] = [f.numerator * (den // f.denominator) for f in credits]
-    merged = sales.merge(amounts[combo_cols + ["deficit_num", "credit_num"]], on=combo_cols, how="left")
-    vehicles = merged["vehicles"].to_numpy(dtype=object)
-    merged["deficit_num"] = vehicles * merged["deficit_num"].to_numpy(dtype=object)
-    credit_num = vehicles * merged["credit_num"].to_numpy(dtype=object)
-    is_zev = (merged["powertrain"] == "ZEV").to_numpy()
-    is_nzev = (merged["powertrain"] == "NZEV").to_numpy()
-    merged["zev_num"] = np.where(is_zev, credit_num, 0)
-    merged["nzev_num"] = np.where(is_nzev, credit_num, 0)
-
-    sums = merged.groupby(KEY, sort=True).agg(
-        vehicles=("vehicles", "sum"), deficit_num=("deficit_num", "sum"),
-        zev_num=("zev_num", "sum"), nzev_num=("nzev_num", "sum")).reset_index()
+    deficit_num = [f.numerator * (den // f.denominator) for f in deficits]
+    credit_num = [f.numerator * (den // f.denominator) for f in credits]
+    vehicles = sales["vehicles"].to_numpy(dtype=np.int64)
+    largest = len(vehicles) * int(np.abs(vehicles).max(initial=0)) * max(map(abs, deficit_num + credit_num), default=0)
+    exact = np.int64 if largest <= INT64_MAX else object
+    per_sale_deficit = vehicles.astype(exact) * np.array(deficit_num, dtype=exact)[combo_of_sale]
+    per_sale_credit = vehicles.astype(exact) * np.array(credit_num, dtype=exact)[combo_of_sale]
+    powertrain = np.array(pt_names + [None], dtype=object)[pt_code]
     mode = str(rules.value("rounding.mode"))
-    for col, num in (("deficits", "deficit_num"), ("zev_credits", "zev_num"), ("nzev_credits", "nzev_num")):
-        sums[col] = round_to_tenth(sums[num].to_numpy(dtype=object), den, mode) if len(sums) else []
-
-    small = small_manufacturer_flags(rules, scenario.sales) if len(scenario.sales) else \
-        pd.DataFrame(columns=["manufacturer", "state", "model_year", "small"])
-    grid = _full_grid(scenario)
-    table = grid.merge(sums[KEY + ["vehicles", "deficits", "zev_credits", "nzev_credits"]], on=KEY, how="left")
-    table = table.merge(small, on=["manufacturer", "state", "model_year"], how="left")
-    for col in ("vehicles", "deficits", "zev_credits", "nzev_credits"):
-        table[col] = table[col].fillna(0).astype("int64")
-    table["small_manufacturer"] = table["small"].fillna(False).astype(bool)
-    table.loc[table["small_manufacturer"], "deficits"] = 0  # exempt: no deficits, credits still earned
-    enforced = pd.DataFrame([(s, y, clauses.is_enforced(rules, s, y)) for s in table["state"].unique()
-                             for y in scenario.years], columns=["state", "model_year", "enforced"])
-    table = table.merge(enforced.astype({"model_year": "int64"}), on=["state", "model_year"], how="left")
-    return table[OBLIGATION_COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
+    per_sale = {"deficits": per_sale_deficit, "zev_credits": np.where(powertrain == "ZEV", per_sale_credit, 0),
+                "nzev_credits": np.where(powertrain == "NZEV", per_sale_credit, 0)}
+    return {column: round_to_tenth(_cell_sums(row_of_sale, values.astype(exact), size), den, mode)
+            for column, values in per_sale.items()}
 
 
-def _full_grid(scenario: Scenario) -> pd.DataFrame:
-    """Every manufacturer x state pair of the sales or the opening bank, in every simulated year and group."""
-    pairs = pd.concat([scenario.sales[["manufacturer", "state"]], scenario.bank[["manufacturer", "state"]]])
-    pairs = pairs.drop_duplicates().astype(str).sort_values(["manufacturer", "state"])
-    per_pair = len(scenario.years) * len(clauses.GROUPS)
-    grid = pd.DataFrame({"manufacturer": np.repeat(pairs["manufacturer"].to_numpy(), per_pair),
-                         "state": np.repeat(pairs["state"].to_numpy(), per_pair),
-                         "model_year": np.tile(np.repeat(np.asarray(scenario.years, dtype=np.int64),
-                                                         len(clauses.GROUPS)), len(pairs)),
-                         "group": np.tile(np.asarray(clauses.GROUPS, dtype=object), len(pairs) * len(scenario.years))})
-    return grid
+def _sorted_codes(*columns: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the values of ``columns`` (taken as one, as text), numbered in the order of the values."""
+    return pd.factorize(pd.concat(columns, ignore_index=True).astype(str), sort=True)
+
+
+def _text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A string column of ``values`` (a sequence of text) taken at ``codes``."""
+    return pd.array(list(values), dtype="str").take(codes)
+
+
+def _cell_sums(cells: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """``values`` summed per cell (``cells`` from 0 to ``size`` - 1), in their dtype (int64 or Python integers)."""
+    total = np.zeros(size, dtype=values.dtype)
+    np.add.at(total, cells, values)
+    return total

@@ -103,9 +103,17 @@ def format_tenths(tenths: int) -> str:
 
 def format_tenths_column(tenths: pd.Series) -> pd.Series:
     """:func:`format_tenths` of every value of an integer column, at once (same index)."""
-    values = tenths.to_numpy(dtype=np.int64)
+    text = format_tenths_array(tenths.to_numpy(dtype=np.int64))
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=tenths.index, dtype="str")
+
+
+def format_tenths_array(tenths: np.ndarray) -> pa.Array:
+    """:func:`format_tenths` of every value of an integer array, as a pyarrow string array."""
+    values = np.asarray(tenths, dtype=np.int64)
     whole, tenth = np.divmod(np.abs(values), 10)
     text = pa_compute.binary_join_element_wise(pa.array(whole).cast(pa.string()), pa.array(tenth).cast(pa.string()),
                                                ".")
-    text = pa_compute.if_else(pa.array(values < 0), pa_compute.binary_join_element_wise("-", text, ""), text)
-    return pd.Series(pd.arrays.ArrowStringArray(text), index=tenths.index, dtype="str")
+    negative = values < 0
+    if negative.any():
+        text = pa_compute.if_else(pa.array(negative), pa_compute.binary_join_element_wise("-", text, ""), text)
+    return text

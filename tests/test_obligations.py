@@ -7,7 +7,7 @@ import pytest
 
 from act_pool.obligations import compute_obligations, per_vehicle_amounts, small_manufacturer_flags
 from act_pool.rules import clauses, load_rules
-from helpers import row
+from helpers import REPO, row
 
 R21 = load_rules("act-2021")
 NO_SMALL = {"small_manufacturer.max_vehicles": 0}  # isolate the arithmetic from the 500-vehicle exemption
@@ -254,3 +254,35 @@ def test_per_vehicle_amounts_equal_the_clauses_row_by_row():
         assert r.deficit == clauses.deficit_per_vehicle(rules, r.state, r.weight_class, r.model_year)
         assert r.credit == clauses.credit_per_vehicle(rules, r.state, r.weight_class, r.powertrain, aer, r.model_year)
     assert len({r.deficit for r in got.itertuples()}) > 3  # the years and classes differ, not only zeros
+
+
+def test_sums_beyond_int64_are_exact(scenario_of):
+    # Tractors in CA MY2024 with the tractor weight class modifier raised to 1,000,000 and the ZEV sales
+    # percentage to 5.000000000001 %: a tractor owes 0.05000000000001 x 10^6 = 50,000.00000001 credits, so
+    # the amounts' common denominator is 10^8 and one row of 10^9 tractors sums to
+    # 10^9 x 50,000.00000001 x 10^8 = 5 x 10^21 units: beyond int64 (about 9.22 x 10^18), so the sums are
+    # taken in Python integers.
+    rows = [row("CA", 2024, "tractor", "ICE", 10**9), row("CA", 2024, "tractor", "ZEV", 10**9)]
+    overrides = {**NO_SMALL, "weight_class_modifier.tractor": 1_000_000, "zev_sales_percent.tractor": 5.000000000001}
+    sc = scenario_of(rows, rules="act-2021", overrides=overrides)
+    assert 10**9 * Fraction("50000.00000001") * 10**8 > np.iinfo(np.int64).max
+    ob = _ob(sc, group="tractor")
+    # deficits: 2 x 10^9 vehicles x 50,000.00000001 = 100,000,000,000,020 credits
+    assert ob["deficits"] == 1_000_000_000_000_200
+    # ZEV credits: 10^9 x 10^6 = 10^15 credits
+    assert ob["zev_credits"] == 10**16
+
+
+@pytest.mark.parametrize("name", ["default", "nzev-cap", "small-manufacturer", "late-start-state"])
+def test_int64_and_python_integer_sums_agree(monkeypatch, name):
+    # The int64 path is taken where the bound proves no overflow; forcing the Python-integer path
+    # (no sum "fits" under a bound of 0) must give the same table, dtypes included.
+    from act_pool import load_scenario
+    from act_pool import obligations
+
+    sc = load_scenario(REPO / "scenarios" / name / "scenario.toml")
+    fast = compute_obligations(sc)
+    monkeypatch.setattr(obligations, "INT64_MAX", 0)
+    exact = compute_obligations(sc)
+    pd.testing.assert_frame_equal(fast, exact, check_exact=True)
+    assert fast["deficits"].sum() > 0 and (fast["zev_credits"] + fast["nzev_credits"]).sum() > 0

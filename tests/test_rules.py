@@ -1,10 +1,12 @@
 """The bundled rule sets: every value sourced, the published tables pinned, overrides checked."""
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
 from act_pool.errors import InputError
 from act_pool.rules import bundled_ids, diff, load_rules
+from act_pool.rules import clauses
 from act_pool.rules.clauses import state_codes
 
 # 13 CCR §1963.1(b) Table A-1, as published (justia, casetext and Westlaw copies agree).
@@ -128,3 +130,20 @@ def test_unsupported_exchange_ratio_is_refused_not_ignored(tmp_path, ratio):
         act_pool.load_scenario(path)
     assert exc.value.problems[0].field == "overrides.pooling.exchange_ratio"
     assert "at most 4 decimals" in exc.value.problems[0].message
+
+
+def test_cached_clause_values_are_not_shared_between_rule_sets():
+    # Clause values are kept per rule set; a copy with overrides is another rule set with its own values.
+    base = load_rules("act-2025")
+    heavier = base.with_overrides({"weight_class_modifier.2b-3": 2, "nzev.factor_intercept": 0}, "test")
+    forty = Fraction(40)
+    assert clauses.weight_class_modifier(base, "2b-3") == Fraction(4, 5)     # Table A-2: 0.8
+    assert clauses.nzev_factor(base, forty, 2026) == Fraction(55, 100)        # 0.01 x 40 + 0.15
+    assert clauses.weight_class_modifier(heavier, "2b-3") == 2               # the override
+    assert clauses.nzev_factor(heavier, forty, 2026) == Fraction(40, 100)     # 0.01 x 40, no intercept
+    assert clauses.weight_class_modifier(base, "2b-3") == Fraction(4, 5)     # asked again: its own value
+    assert clauses.nzev_factor(base, forty, 2026) == Fraction(55, 100)
+    # one Class 2b-3 ZEV earns 0.8 credits under one and 2 under the other
+    assert clauses.credit_per_vehicle(base, "CA", "2b-3", "ZEV", None, 2026) == Fraction(4, 5)
+    assert clauses.credit_per_vehicle(heavier, "CA", "2b-3", "ZEV", None, 2026) == 2
+    assert load_rules("act-2025").clause_values == {}  # a rule set loaded afresh starts with none

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from act_pool import __version__
 from act_pool.rules.model import Parameter
 from act_pool.tenths import format_tenths
@@ -36,40 +39,60 @@ def _credits(tenths: int) -> float:
     return float(format_tenths(int(tenths)))
 
 
+def _sums(codes: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:
+    """``values`` summed per code (0 to ``count`` - 1; -1, a missing key, left out), as int64."""
+    sums = np.zeros(count, dtype=np.int64)
+    np.add.at(sums, codes[codes >= 0], values[codes >= 0])
+    return sums
+
+
 def build_summary(result: "Result") -> dict:
     """Scenario name, rule set, retirement mode, totals (credits) and assumptions."""
     sc = result.scenario
     comp, led = result.compliance, result.ledger
-    ret = led[led["action"] == "retire"]
+    column = {c: comp[c].to_numpy(dtype=np.int64) for c in ("vehicles", "deficits", "zev_credits", "nzev_credits",
+                                                                "met", "unmet", "met_by_purchase")}
+    status = comp["status"].to_numpy(dtype=object)
+    short, open_ = status == "short", status == "open"
+    action = led["action"].to_numpy(dtype=object)
+    retired = action == "retire"
+    credits = led["credits"].to_numpy(dtype=np.int64)
+
+    def total(values: np.ndarray, where: np.ndarray | None = None) -> int:
+        return int(values.sum() if where is None else values[where].sum())
+
     totals = {
-        "vehicles": int(comp["vehicles"].sum()),
-        "deficits": _credits(comp["deficits"].sum()),
-        "zev_credits_generated": _credits(comp["zev_credits"].sum()),
-        "nzev_credits_generated": _credits(comp["nzev_credits"].sum()),
+        "vehicles": total(column["vehicles"]),
+        "deficits": _credits(total(column["deficits"])),
+        "zev_credits_generated": _credits(total(column["zev_credits"])),
+        "nzev_credits_generated": _credits(total(column["nzev_credits"])),
         "opening_bank": _credits(result.conservation["opening"].sum()),
-        "retired": _credits(ret["credits"].sum()),
-        "retired_pooled": _credits(ret.loc[ret["pooled"], "credits"].sum()),
-        "retired_tractor_offset": _credits(ret.loc[ret["tractor_offset"], "credits"].sum()),
-        "expired": _credits(led.loc[led["action"] == "expire", "credits"].sum()),
-        "met": _credits(comp["met"].sum()),
-        "unmet": _credits(comp["unmet"].sum()),
-        "unmet_short": _credits(comp.loc[comp["status"] == "short", "unmet"].sum()),
-        "unmet_open": _credits(comp.loc[comp["status"] == "open", "unmet"].sum()),
+        "retired": _credits(total(credits, retired)),
+        "retired_pooled": _credits(total(credits, retired & led["pooled"].to_numpy(dtype=bool))),
+        "retired_tractor_offset": _credits(total(credits, retired & led["tractor_offset"].to_numpy(dtype=bool))),
+        "expired": _credits(total(credits, action == "expire")),
+        "met": _credits(total(column["met"])),
+        "unmet": _credits(total(column["unmet"])),
+        "unmet_short": _credits(total(column["unmet"], short)),
+        "unmet_open": _credits(total(column["unmet"], open_)),
         "closing_bank": _credits(result.conservation["closing"].sum()),
-        "purchased": _credits(comp["met_by_purchase"].sum()),
-        "purchase_cost_usd": (float(sc.purchase_price * int(comp["met_by_purchase"].sum()) / 10)
+        "purchased": _credits(total(column["met_by_purchase"])),
+        "purchase_cost_usd": (float(sc.purchase_price * total(column["met_by_purchase"]) / 10)
                               if sc.purchase_price is not None else None),
-        "traded": _credits(led.loc[led["action"] == "transfer", "credits"].sum()),
-        "rows_short": int((comp["status"] == "short").sum()),
-        "rows_open": int((comp["status"] == "open").sum()),
+        "traded": _credits(total(credits, action == "transfer")),
+        "rows_short": int(short.sum()),
+        "rows_open": int(open_.sum()),
     }
-    by_state = {}
-    for state, rows in comp.groupby("state", sort=True):
-        by_state[state] = {"deficits": _credits(rows["deficits"].sum()), "met": _credits(rows["met"].sum()),
-                           "unmet": _credits(rows["unmet"].sum()),
-                           "unmet_short": _credits(rows.loc[rows["status"] == "short", "unmet"].sum())}
-    short = comp[comp["unmet"] > 0]
-    why = {reason: _credits(rows["unmet"].sum()) for reason, rows in short.groupby("reason", sort=True)}
+    state_of_row, states = pd.factorize(comp["state"], sort=True)
+    by_state_sums = {name: _sums(state_of_row, len(states), values) for name, values in (
+        ("deficits", column["deficits"]), ("met", column["met"]), ("unmet", column["unmet"]),
+        ("unmet_short", np.where(short, column["unmet"], 0)))}
+    by_state = {state: {name: _credits(sums[i]) for name, sums in by_state_sums.items()}
+                for i, state in enumerate(states.tolist())}
+    unmet = column["unmet"] > 0
+    reason_of_row, reasons = pd.factorize(comp["reason"].to_numpy(dtype=object)[unmet], sort=True)
+    why = {reason: _credits(amount) for reason, amount in zip(
+        reasons.tolist(), _sums(reason_of_row, len(reasons), column["unmet"][unmet]).tolist())}
     return {
         "act_pool_version": __version__,
         "scenario": sc.name,

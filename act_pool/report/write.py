@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from act_pool.report.figure_worker import FigureWorker
 from act_pool.report.outdir import publish_results
-from act_pool.report.tables import TENTHS_COLUMNS, tenths_to_text, write_csv
+from act_pool.report.tables import TENTHS_COLUMNS, write_table_csv
 
 if TYPE_CHECKING:
     from act_pool.run import Result
@@ -60,9 +60,7 @@ def write_into(result: "Result", folder: Path) -> None:
     """Write the CSV tables and summary.json into an existing folder (no atomicity)."""
     ledger = result.ledger.drop(columns=["lot"])
     for name, frame in (("compliance", result.compliance), ("ledger", ledger), ("balances", result.balances)):
-        text = tenths_to_text(frame, TENTHS_COLUMNS[name])
-        numbers = TENTHS_COLUMNS[name] + [c for c in frame.columns if frame[c].dtype == bool]
-        write_csv(text, folder / f"{name}.csv", plain=numbers)
+        write_table_csv(frame, folder / f"{name}.csv", TENTHS_COLUMNS[name])
     with open(folder / "summary.json", "w", encoding="utf-8", newline="\n") as fh:
         json.dump(result.summary(), fh, indent=2, ensure_ascii=False)
         fh.write("\n")

@@ -6,8 +6,11 @@ tenths (see :mod:`act_pool.tenths`).
 """
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from fractions import Fraction
+from typing import TypeVar
 
 import numpy as np
 
@@ -23,6 +26,26 @@ GROUPS: tuple[str, ...] = ("2b-3", "4-8", "tractor")
 NONTRACTOR_GROUPS: tuple[str, ...] = ("2b-3", "4-8")
 CREDIT_TYPES: tuple[str, ...] = ("ZEV", "NZEV")
 POWERTRAINS: tuple[str, ...] = ("ICE", "ZEV", "NZEV")
+
+
+_Clause = TypeVar("_Clause", bound=Callable)
+
+
+def cached_per_rule_set(clause: _Clause) -> _Clause:
+    """``clause(rules, *args)`` computed once per rule set and arguments, kept in the rule set's
+    :attr:`~act_pool.rules.model.RuleSet.clause_values`: for pure clauses whose value depends only on
+    the rule set's parameters and the (hashable) arguments. A rule set with scenario overrides is
+    another object, with its own values."""
+    @functools.wraps(clause)
+    def cached(rules: RuleSet, *args):
+        key = (clause.__name__, *args)
+        try:
+            return rules.clause_values[key]
+        except KeyError:
+            value = rules.clause_values[key] = clause(rules, *args)
+            return value
+
+    return cached  # type: ignore[return-value]
 
 
 def state_codes(rules: RuleSet) -> list[str]:
@@ -50,6 +73,7 @@ def is_enforced(rules: RuleSet, state: str, model_year: int) -> bool:
     return model_year >= first_deficit_model_year(rules, state) and model_year not in paused
 
 
+@cached_per_rule_set
 def zev_sales_fraction(rules: RuleSet, group: str, model_year: int) -> Fraction:
     """ZEV sales percentage of Table A-1 (§1963.1(b)) as a fraction; 0 before the schedule starts."""
     try:
@@ -58,6 +82,7 @@ def zev_sales_fraction(rules: RuleSet, group: str, model_year: int) -> Fraction:
         return Fraction(0)
 
 
+@cached_per_rule_set
 def weight_class_modifier(rules: RuleSet, weight_class: str) -> Fraction:
     """Weight class modifier of Table A-2 (§1963.1)."""
     return as_fraction(rules.value(f"weight_class_modifier.{weight_class}"))
@@ -75,6 +100,7 @@ def deficit_per_vehicle(rules: RuleSet, state: str, weight_class: str, model_yea
     return zev_sales_fraction(rules, group, model_year) * weight_class_modifier(rules, weight_class)
 
 
+@cached_per_rule_set
 def nzev_factor(rules: RuleSet, aer_miles: Fraction, model_year: int) -> Fraction:
     """NZEV factor (§1963.2(b)(1)): min(factor_per_mile x AER + factor_intercept, factor_cap).
 

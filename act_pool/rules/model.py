@@ -107,6 +107,10 @@ class RuleSet:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     based_on: str | None = None
     overridden: tuple[str, ...] = ()
+    #: Values of pure clauses of this rule set, by clause and arguments (see
+    #: :func:`act_pool.rules.clauses.cached_per_rule_set`): each rule set, and each copy with overrides
+    #: (:meth:`with_overrides` makes a new object), has its own.
+    clause_values: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> Parameter:
         return self.parameters[name]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from act_pool.errors import InputError, Problem
+from act_pool.joins import key_sums, run_starts
 from act_pool.rules import clauses
 from act_pool.rules.model import RuleSet
 from act_pool.scenario import Scenario
@@ -147,23 +148,32 @@ def _credit_lots(scenario: Scenario, obligations: pd.DataFrame) -> pd.DataFrame:
         "origin_state": bank["state"], "vintage": bank["vintage"].astype("int64"), "group": bank["group"],
         "credit_type": bank["credit_type"], "credits": bank["credits_tenths"].astype("int64"),
         "source": "opening", "available_from": scenario.model_years[0]})
-    generated = [pd.DataFrame({
-        "manufacturer": obligations["manufacturer"], "origin_manufacturer": obligations["manufacturer"],
-        "origin_state": obligations["state"], "vintage": obligations["model_year"].astype("int64"),
-        "group": obligations["group"], "credit_type": ctype, "credits": obligations[column].astype("int64"),
-        "source": "generated", "available_from": obligations["model_year"].astype("int64")})
-        for ctype, column in (("ZEV", "zev_credits"), ("NZEV", "nzev_credits"))]
+    generated = []
+    for ctype, column in (("ZEV", "zev_credits"), ("NZEV", "nzev_credits")):
+        earned = obligations[obligations[column] > 0]
+        generated.append(pd.DataFrame({
+            "manufacturer": earned["manufacturer"], "origin_manufacturer": earned["manufacturer"],
+            "origin_state": earned["state"], "vintage": earned["model_year"].astype("int64"),
+            "group": earned["group"], "credit_type": ctype, "credits": earned[column].astype("int64"),
+            "source": "generated", "available_from": earned["model_year"].astype("int64")}))
     lots = pd.concat([opening, *generated], ignore_index=True)
-    lots = lots[lots["credits"] > 0]
-    life = lots[["origin_state", "vintage"]].drop_duplicates()
-    life["last_use"] = [clauses.credit_last_model_year(rules, s, int(v))
-                        for s, v in zip(life["origin_state"], life["vintage"])]
-    lots = lots.merge(life, on=["origin_state", "vintage"], how="left")
+    lots = lots[lots["credits"] > 0].astype(dict.fromkeys(_TEXT_COLUMNS, "str"))
+    # the last model year of each lot's credit life, looked up once per state and vintage
+    state_code, states = pd.factorize(lots["origin_state"])
+    vintage = lots["vintage"].to_numpy(dtype=np.int64)
+    pairs, first, pair_of_lot = np.unique(state_code * (int(vintage.max(initial=0)) + 1) + vintage,
+                                          return_index=True, return_inverse=True)
+    names = states.tolist()
+    last_use = np.array([clauses.credit_last_model_year(rules, names[c], v)
+                         for c, v in zip(state_code[first].tolist(), vintage[first].tolist())], dtype=np.int64)
+    lots["last_use"] = last_use[pair_of_lot] if len(lots) else np.zeros(0, dtype=np.int64)
     lots["usable"] = True
-    lots = lots[LOT_COLUMNS[1:]].astype(dict.fromkeys(_TEXT_COLUMNS, "str")).sort_values(
-        ["manufacturer", "origin_state", "vintage", "group", "credit_type", "source"], kind="stable")
-    lots.insert(0, "lot", range(len(lots)))
-    return _typed(lots.reset_index(drop=True))
+    # sorted by holder, state, vintage, group, type and source (codes ordered by value; ties in row order)
+    sort_key = ["manufacturer", "origin_state", "vintage", "group", "credit_type", "source"]
+    order = np.lexsort([np.arange(len(lots))] + [pd.factorize(lots[c], sort=True)[0] for c in reversed(sort_key)])
+    lots = lots[LOT_COLUMNS[1:]].iloc[order].reset_index(drop=True)
+    lots.insert(0, "lot", np.arange(len(lots), dtype=np.int64))
+    return _typed(lots)
 
 
 def _typed(lots: pd.DataFrame) -> pd.DataFrame:
@@ -262,13 +272,20 @@ def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
     with zero capacities, so that every lot's origin has a ``may_send`` row in every year.
     """
     key = ["manufacturer", "state", "model_year"]
-    wide = obligations.groupby(key + ["group"])["deficits"].sum().unstack("group", fill_value=0)
-    wide = wide.reindex(columns=list(clauses.GROUPS), fill_value=0).astype("int64")
-    totals = wide.index.to_frame(index=False).astype({"model_year": "int64"})
-    totals["nontractor"] = (wide["2b-3"] + wide["4-8"]).to_numpy()
-    totals["tractor"] = wide["tractor"].to_numpy()
-    pairs_with_rows = totals[["manufacturer", "state"]].drop_duplicates()
-    extra = sorted(set(held) - set(zip(pairs_with_rows["manufacturer"], pairs_with_rows["state"])))
+    # one row per manufacturer, state and model year, sorted (codes ordered by value: sorting them sorts the keys)
+    codes = [pd.factorize(obligations[c], sort=True)[0] for c in key]
+    order = np.lexsort(codes[::-1])
+    starts = run_starts(codes, order)
+    row_of = np.empty(len(order), dtype=np.int64)
+    row_of[order] = np.cumsum(starts) - 1
+    group = obligations["group"].to_numpy(dtype=object)
+    deficits = obligations["deficits"].to_numpy(dtype=np.int64)
+    totals = obligations[key].iloc[order[starts]].reset_index(drop=True).astype({"model_year": "int64"})
+    totals["nontractor"] = key_sums(row_of, len(totals), np.where(np.isin(group, clauses.NONTRACTOR_GROUPS),
+                                                                  deficits, 0))
+    totals["tractor"] = key_sums(row_of, len(totals), np.where(group == "tractor", deficits, 0))
+    pairs_with_rows = set(zip(totals["manufacturer"].tolist(), totals["state"].tolist()))
+    extra = sorted(set(held) - pairs_with_rows)
     if extra:
         years = sorted(int(y) for y in obligations["model_year"].unique())
         zero = pd.DataFrame([(m, s, y, 0, 0) for m, s in extra for y in years], columns=list(totals.columns))
@@ -281,12 +298,14 @@ def gate_capacities(rules: RuleSet, obligations: pd.DataFrame, pooling: bool,
     gates["tractor_offset"] = clauses.tractor_offset_allowance_tenths_array(rules, gates["model_year"].to_numpy(),
                                                                             tractor)
     gates["pool"] = clauses.pooling_cap_tenths_array(rules, nontractor + tractor) if pooling else 0
-    per_state_year = gates[["state", "model_year"]].drop_duplicates()
-    pairs = list(zip(per_state_year["state"], per_state_year["model_year"]))
-    for column, clause in POOLING_SWITCHES.items():
-        per_state_year[column] = [pooling and clause(rules, s, int(y)) for s, y in pairs]
-    gates = gates.merge(per_state_year, on=["state", "model_year"], how="left")
-    return gates.astype(dict.fromkeys(POOLING_SWITCHES, bool))
+    switches: dict[tuple[str, int], list[bool]] = {}
+    state_years = list(zip(gates["state"].tolist(), gates["model_year"].tolist()))
+    for s, y in state_years:
+        if (s, y) not in switches:
+            switches[(s, y)] = [bool(pooling and clause(rules, s, int(y))) for clause in POOLING_SWITCHES.values()]
+    for i, column in enumerate(POOLING_SWITCHES):
+        gates[column] = np.array([switches[sy][i] for sy in state_years], dtype=bool)
+    return gates
 
 
 #: The per-state, per-model-year pooling switches of the gates table: column -> clause(rules, state, model_year).
