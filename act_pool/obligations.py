@@ -132,6 +132,9 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
     sorted by manufacturer, state, model year and group.
     """
     rules, sales, bank = scenario.rules, scenario.sales, scenario.bank
+    inside = sales["model_year"].between(*scenario.model_years).to_numpy(dtype=bool)
+    if not inside.all():  # a scenario assembled by hand: the loaders keep only the simulated years
+        sales = sales[inside]
     n_years, n_groups = len(scenario.years), len(clauses.GROUPS)
     maker_code, makers = _sorted_codes(sales["manufacturer"], bank["manufacturer"])
     state_code, states = _sorted_codes(sales["state"], bank["state"])

@@ -1,4 +1,5 @@
 """Deficits and credits per group and model year, worked by hand (reference notes §9)."""
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -286,3 +287,16 @@ def test_int64_and_python_integer_sums_agree(monkeypatch, name):
     exact = compute_obligations(sc)
     pd.testing.assert_frame_equal(fast, exact, check_exact=True)
     assert fast["deficits"].sum() > 0 and (fast["zev_credits"] + fast["nzev_credits"]).sum() > 0
+
+
+def test_sales_outside_the_simulated_years_count_nowhere(scenario_of):
+    # The loaders keep only the simulated years' sales; a scenario narrowed by hand afterwards must give
+    # the table of the same scenario with those rows dropped (each year's row only from its own sales).
+    sales = [row("CA", y, "2b-3", "ICE", 1000 * (y - 2023)) for y in (2024, 2025, 2026)]
+    sc = scenario_of(sales, rules="act-2025", model_years=[2024, 2026], overrides=NO_SMALL)
+    narrowed = replace(sc, model_years=(2025, 2025))
+    expected = replace(narrowed, sales=sc.sales[sc.sales["model_year"] == 2025].reset_index(drop=True))
+    got = compute_obligations(narrowed)
+    pd.testing.assert_frame_equal(got, compute_obligations(expected))
+    # MY2025: 2000 vehicles x 7 % x 0.8 = 112.0 credits of deficits (1120 tenths), 2b-3 row only.
+    assert got.loc[got["group"] == "2b-3", "deficits"].tolist() == [1120]
