@@ -143,7 +143,8 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
     # the grid row of each sales row: (pair x years + year) x groups + group
     year_of_sale = sales["model_year"].to_numpy(dtype=np.int64) - scenario.model_years[0]
     wc_code, weight_classes = pd.factorize(sales["weight_class"])
-    group_of_wc = np.array([clauses.GROUPS.index(clauses.WEIGHT_CLASS_GROUP[w]) for w in weight_classes], dtype=np.int64)
+    group_of_wc = np.array([clauses.GROUPS.index(clauses.WEIGHT_CLASS_GROUP[w]) for w in weight_classes],
+                           dtype=np.int64)
     pair_year_of_sale = pair_of_row[:len(sales)] * n_years + year_of_sale
     row_of_sale = pair_year_of_sale * n_groups + group_of_wc[wc_code]
     size = len(pairs) * n_years * n_groups

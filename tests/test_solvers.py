@@ -227,7 +227,8 @@ def test_compiled_stages_reach_the_lexicographic_optimum():
         costs = [[rng.randint(0, 20) for _ in edges] for _ in range(k)]
         for (u, v, a), *stage_costs in zip(edges, *costs):
             a["weight"] = sum(c * 10 ** (7 * (k - 1 - i)) for i, c in enumerate(stage_costs))
-        tail, head, cap = (np.array(x, dtype=np.int64) for x in zip(*[(u, v, a.get("capacity", -1)) for u, v, a in edges]))
+        arrays = zip(*[(u, v, a.get("capacity", -1)) for u, v, a in edges])
+        tail, head, cap = (np.array(x, dtype=np.int64) for x in arrays)
         demand = np.array([G.nodes[i]["demand"] for i in G], dtype=np.int64)
         faux = [mincost.int64_safe(cap, sum(c), max(c), demand)[1] for c in costs]
         flow, potential = np.zeros(len(edges), dtype=np.int64), np.zeros(len(demand), dtype=np.int64)
