@@ -37,20 +37,31 @@ MAX_WHOLE = 10**9
 MAX_LISTED = 20
 #: C0 and C1 control characters and DEL (tab and line breaks included): never part of a name or a value.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Invisible characters that make two names look alike or reorder the text as shown: the byte-order mark
+#: (as in a file pasted into another), the zero-width space, the word joiner, the direction marks and the
+#: bidirectional embeddings, overrides and isolates. Never part of a name or a value either.
+INVISIBLE = re.compile("[\ufeff\u200b\u2060\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE = re.compile(f"{CONTROL.pattern}|{INVISIBLE.pattern}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def printable(text: str) -> str:
-    """``text`` with every control character escaped (``\\x00``), for messages."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with every control and invisible character escaped (``\\x00``, ``\\ufeff``), for messages."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                            else f"\\u{ord(m.group()):04x}", text)
 
 
 def control_character(text: str) -> str | None:
-    """A problem message if ``text`` holds a control character, else None."""
+    """A problem message if ``text`` holds a control character or an invisible one (:data:`INVISIBLE`),
+    else None."""
     found = CONTROL.search(text)
-    if found is None:
-        return None
-    return f"control character U+{ord(found.group()):04X} in the text: expected printable text"
+    if found is not None:
+        return f"control character U+{ord(found.group()):04X} in the text: expected printable text"
+    found = INVISIBLE.search(text)
+    if found is not None:
+        return (f"invisible character U+{ord(found.group()):04X} in the text (a byte-order mark, zero-width "
+                "space or direction mark): expected printable text")
+    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -250,6 +250,17 @@ CASES = [
          "scenario.toml", None, "states", "control character U+0001"),
     Case("control-in-override-text", BASE_TOML + '[overrides]\n"rounding.mode" = "x\\u0007"\n',
          sales(GOOD_SALES_ROW), None, "scenario.toml", None, "overrides.rounding.mode", "control character U+0007"),
+    # Invisible characters: a byte-order mark inside the file (two files pasted together), direction
+    # overrides, zero-width spaces: names that look alike, or text shown in another order.
+    Case("bom-inside-the-sales-file", BASE_TOML, sales(GOOD_SALES_ROW, "\ufeffMaker A,CA,2025,4-5,ICE,,10"), None,
+         "sales.csv", 2, "manufacturer", "invisible character U+FEFF"),
+    Case("direction-override-in-bank-manufacturer", BANK_TOML, sales(GOOD_SALES_ROW),
+         bank(GOOD_BANK_ROW, "Maker \u202eA,CA,2024,4-8,ZEV,1"),
+         "bank.csv", 2, "manufacturer", "invisible character U+202E"),
+    Case("zero-width-space-in-state", BASE_TOML, sales(GOOD_SALES_ROW, "Maker A,CA\u200b,2025,4-5,ICE,,10"), None,
+         "sales.csv", 2, "state", "invisible character U+200B"),
+    Case("direction-isolate-in-scenario-name", 'name = "plan\\u2066x"\nrules = "act-2025"\nsales = "sales.csv"\n',
+         sales(GOOD_SALES_ROW), None, "scenario.toml", None, "name", "invisible character U+2066"),
     # ---- issue 13: sizes and shapes --------------------------------------------------------------
     Case("field-of-200000-characters", BASE_TOML, sales(GOOD_SALES_ROW, "M" * 200_000 + ",CA,2025,4-5,ICE,,10"),
          None, "sales.csv", 2, "manufacturer", "200000 characters, more than the limit"),
