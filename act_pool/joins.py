@@ -23,9 +23,10 @@ def row_keys(on: list[str], *frames: pd.DataFrame) -> tuple[list[np.ndarray], in
     return np.split(key, np.cumsum([len(f) for f in frames[:-1]])), count
 
 
-def key_sums(keys: np.ndarray, count: int, amounts: np.ndarray) -> np.ndarray:
-    """``amounts`` summed per key (keys and their ``count`` from :func:`row_keys`), as int64."""
-    total = np.zeros(count, dtype=np.int64)
+def key_sums(keys: np.ndarray, count: int, amounts: np.ndarray, dtype: np.dtype | type = np.int64) -> np.ndarray:
+    """``amounts`` summed per key (keys from 0 to ``count`` - 1, e.g. from :func:`row_keys`), in ``dtype``
+    (int64; ``object`` for exact sums in Python integers)."""
+    total = np.zeros(count, dtype=dtype)
     np.add.at(total, keys, amounts)
     return total
 

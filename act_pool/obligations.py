@@ -17,6 +17,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from act_pool.joins import key_sums
 from act_pool.rules import clauses
 from act_pool.rules.model import RuleSet
 from act_pool.scenario import Scenario
@@ -83,7 +84,7 @@ def small_manufacturer_flags(rules: RuleSet, sales: pd.DataFrame) -> pd.DataFram
     span = int(year.max()) - first_year + 1 if len(year) else 0
     cell = pair_code * span + (year - first_year)
     size = len(pairs) * span
-    vehicles = _cell_sums(cell, sales["vehicles"].to_numpy(dtype=np.int64), size).reshape(len(pairs), span)
+    vehicles = key_sums(cell, size, sales["vehicles"].to_numpy(dtype=np.int64)).reshape(len(pairs), span)
     has_rows = (np.bincount(cell, minlength=size) > 0).reshape(len(pairs), span)
     small = small_in_years(rules, vehicles, has_rows)
     p, j = np.nonzero(has_rows)
@@ -154,7 +155,7 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
 
     # small manufacturers (per pair and model year): no deficits (credits still earned)
     pair_years = len(pairs) * n_years
-    small = small_in_years(rules, _cell_sums(pair_year_of_sale, vehicles, pair_years).reshape(len(pairs), n_years),
+    small = small_in_years(rules, key_sums(pair_year_of_sale, pair_years, vehicles).reshape(len(pairs), n_years),
                            (np.bincount(pair_year_of_sale, minlength=pair_years) > 0).reshape(len(pairs), n_years))
     small = np.repeat(small.ravel(), n_groups)
     sums["deficits"][small] = 0
@@ -167,7 +168,7 @@ def compute_obligations(scenario: Scenario) -> pd.DataFrame:
         "state": _text(states, pair_state[pair_of_grid]),
         "model_year": np.tile(np.repeat(np.asarray(scenario.years, dtype=np.int64), n_groups), len(pairs)),
         "group": _text(clauses.GROUPS, np.tile(np.arange(n_groups), len(pairs) * n_years)),
-        "vehicles": _cell_sums(row_of_sale, vehicles, size),
+        "vehicles": key_sums(row_of_sale, size, vehicles),
         **sums,
         "enforced": np.repeat(enforced[pair_state], n_groups, axis=1).ravel(),
         "small_manufacturer": small,
@@ -211,7 +212,7 @@ def _group_sums(rules: RuleSet, sales: pd.DataFrame, state_code: np.ndarray, sta
     mode = str(rules.value("rounding.mode"))
     per_sale = {"deficits": per_sale_deficit, "zev_credits": np.where(powertrain == "ZEV", per_sale_credit, 0),
                 "nzev_credits": np.where(powertrain == "NZEV", per_sale_credit, 0)}
-    return {column: round_to_tenth(_cell_sums(row_of_sale, values.astype(exact), size), den, mode)
+    return {column: round_to_tenth(key_sums(row_of_sale, size, values, exact), den, mode)
             for column, values in per_sale.items()}
 
 
@@ -223,10 +224,3 @@ def _sorted_codes(*columns: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def _text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """A string column of ``values`` (a sequence of text) taken at ``codes``."""
     return pd.array(list(values), dtype="str").take(codes)
-
-
-def _cell_sums(cells: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """``values`` summed per cell (``cells`` from 0 to ``size`` - 1), in their dtype (int64 or Python integers)."""
-    total = np.zeros(size, dtype=values.dtype)
-    np.add.at(total, cells, values)
-    return total
