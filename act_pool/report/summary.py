@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from act_pool import __version__
+from act_pool.joins import key_sums
 from act_pool.rules.model import Parameter
 from act_pool.tenths import format_tenths
 
@@ -37,13 +38,6 @@ def parameter_record(p: Parameter) -> dict:
 
 def _credits(tenths: int) -> float:
     return float(format_tenths(int(tenths)))
-
-
-def _sums(codes: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:
-    """``values`` summed per code (0 to ``count`` - 1; -1, a missing key, left out), as int64."""
-    sums = np.zeros(count, dtype=np.int64)
-    np.add.at(sums, codes[codes >= 0], values[codes >= 0])
-    return sums
 
 
 def build_summary(result: "Result") -> dict:
@@ -84,15 +78,16 @@ def build_summary(result: "Result") -> dict:
         "rows_open": int(open_.sum()),
     }
     state_of_row, states = pd.factorize(comp["state"], sort=True)
-    by_state_sums = {name: _sums(state_of_row, len(states), values) for name, values in (
+    by_state_sums = {name: key_sums(state_of_row, len(states), values) for name, values in (
         ("deficits", column["deficits"]), ("met", column["met"]), ("unmet", column["unmet"]),
         ("unmet_short", np.where(short, column["unmet"], 0)))}
     by_state = {state: {name: _credits(sums[i]) for name, sums in by_state_sums.items()}
                 for i, state in enumerate(states.tolist())}
     unmet = column["unmet"] > 0
     reason_of_row, reasons = pd.factorize(comp["reason"].to_numpy(dtype=object)[unmet], sort=True)
+    given = reason_of_row >= 0  # a row without a reason (missing: -1) is left out
     why = {reason: _credits(amount) for reason, amount in zip(
-        reasons.tolist(), _sums(reason_of_row, len(reasons), column["unmet"][unmet]).tolist())}
+        reasons.tolist(), key_sums(reason_of_row[given], len(reasons), column["unmet"][unmet][given]).tolist())}
     return {
         "act_pool_version": __version__,
         "scenario": sc.name,
