@@ -14,13 +14,21 @@ def row_keys(on: list[str], *frames: pd.DataFrame) -> tuple[list[np.ndarray], in
     """Integer keys of the rows of ``frames`` on the columns ``on``, coded together: two rows, of one frame
     or of two, have the same key iff they agree on every column of ``on``. Keys run from 0 up to the count
     of distinct keys, returned with them."""
-    key = np.zeros(sum(len(f) for f in frames), dtype=np.int64)
-    count = 1
-    for column in on:
-        codes, values = pd.factorize(pd.concat([f[column] for f in frames], ignore_index=True))
-        key, distinct = pd.factorize(key * len(values) + codes)
-        count = len(distinct)
+    key, count = combined_codes([pd.factorize(pd.concat([f[column] for f in frames], ignore_index=True),
+                                              use_na_sentinel=False)[0] for column in on],
+                                sum(len(f) for f in frames))
     return np.split(key, np.cumsum([len(f) for f in frames[:-1]])), count
+
+
+def combined_codes(codes: list[np.ndarray], rows: int) -> tuple[np.ndarray, int]:
+    """One code per row (of ``rows``) for its combination of ``codes`` (one array per column, each coded
+    from 0 up): equal iff every column's code is equal; codes run from 0 to the count of distinct
+    combinations, returned with them."""
+    key, count = np.zeros(rows, dtype=np.int64), 1
+    for code in codes:
+        key, distinct = pd.factorize(key * (int(code.max(initial=0)) + 1) + code)
+        count = len(distinct)
+    return key, count
 
 
 def key_sums(keys: np.ndarray, count: int, amounts: np.ndarray, dtype: np.dtype | type = np.int64) -> np.ndarray:

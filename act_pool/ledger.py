@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from act_pool.errors import ConservationError
-from act_pool.joins import key_sums, row_keys, run_starts
+from act_pool.joins import combined_codes, key_sums, row_keys, run_starts
 from act_pool.solve.problem import ComplianceProblem
 from act_pool.solve.sequential import MOVEMENT_KEYS
 
@@ -65,13 +65,11 @@ def build_ledger(movements: Movements) -> pd.DataFrame:
     # sorting the codes sorts the values.
     keys = [c for c in MOVEMENT_KEYS if c not in ("credits", "deficit_met")]
     codes = {c: pd.factorize(led[c], sort=True, use_na_sentinel=False)[0] for c in keys}
-    group, count = _combined_codes([codes[c] for c in keys])
+    group, count = combined_codes([codes[c] for c in keys], len(led))
     first = np.full(count, len(led), dtype=np.int64)
     np.minimum.at(first, group, np.arange(len(led)))
     order = np.lexsort([first] + [codes[c][first] for c in reversed(LEDGER_SORT)])
-    sums = {c: np.zeros(count, dtype=np.int64) for c in ("credits", "deficit_met")}
-    for c, total in sums.items():
-        np.add.at(total, group, led[c].to_numpy(dtype=np.int64))
+    sums = {c: key_sums(group, count, led[c].to_numpy(dtype=np.int64)) for c in ("credits", "deficit_met")}
     led = led.iloc[first[order]].reset_index(drop=True)
     for c, total in sums.items():
         led[c] = total[order]
@@ -80,16 +78,6 @@ def build_ledger(movements: Movements) -> pd.DataFrame:
     led["tractor_offset"] = ((led["action"] == "retire") & (led["group"] == "tractor")
                              & (led["origin_group"] != "tractor"))
     return led[[c for c in MOVEMENT_KEYS if c != "lot"] + ["pooled", "traded", "tractor_offset", "lot"]]
-
-
-def _combined_codes(codes: list[np.ndarray]) -> tuple[np.ndarray, int]:
-    """One code per row for its combination of ``codes`` (each from 0 up): equal iff every code is equal;
-    with the count of distinct combinations."""
-    group, count = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64), 1
-    for code in codes:
-        group, distinct = pd.factorize(group * (int(code.max(initial=0)) + 1) + code)
-        count = len(distinct)
-    return group, count
 
 
 def compliance_view(obligations: pd.DataFrame, ledger: pd.DataFrame, makeup_years: int, last_year: int) -> pd.DataFrame:
