@@ -466,6 +466,35 @@ def test_a_figure_worker_given_nothing_ends_without_writing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_process_runnable_for_an_instant_is_not_counted_as_a_competitor(monkeypatch):
+    """The run queue is read several times and the least count taken: a passer-by in one reading
+    (here 2 running of which one is this process) leaves a CPU spare; a process in every reading
+    does not; without /proc/loadavg, the one-minute load average is used."""
+    import io
+
+    from act_pool.report import figure_worker as worker_module
+
+    def queue(*running):
+        readings = iter(f"0.50 0.40 0.30 {n}/80 12345\n" for n in running)
+        monkeypatch.setattr(worker_module, "open", lambda *a, **k: io.StringIO(next(readings)), raising=False)
+
+    monkeypatch.setattr(worker_module.time, "sleep", lambda s: None)
+    assert worker_module.RUN_QUEUE_READINGS == 3
+    queue(2, 1, 1)
+    assert worker_module._other_runnable() == 0
+    queue(1, 3, 1)
+    assert worker_module._other_runnable() == 0
+    queue(2, 2, 3)
+    assert worker_module._other_runnable() == 1
+
+    def missing(*a, **k):
+        raise FileNotFoundError("/proc/loadavg")
+
+    monkeypatch.setattr(worker_module, "open", missing, raising=False)
+    monkeypatch.setattr(worker_module.os, "getloadavg", lambda: (2.5, 1.0, 0.5))
+    assert worker_module._other_runnable() == 1.5
+
+
 def test_a_cpu_is_spare_only_when_no_other_process_wants_it(monkeypatch):
     from act_pool.report import figure_worker as worker_module
 
