@@ -145,3 +145,42 @@ def test_network_is_exposed_with_flows(scenario_of, tmp_path):
     import networkx as nx
     H = nx.read_graphml(out / "network.graphml")
     assert H.number_of_nodes() == G.number_of_nodes()
+
+
+def test_progress_counts_each_manufacturer_once_as_it_ends(scenario_of, monkeypatch):
+    """Manufacturers are solved at once, largest first, and progress counts each as it ends: here
+    the largest (M0) waits until the other two have been counted, which, were progress reported in
+    manufacturer order, would never happen (it would wait on M0 first). The plan is the same as on
+    one CPU, one after another."""
+    import threading
+
+    from act_pool.solve import optimal
+
+    sales = [row(state, 2024, "2b-3", "ICE", 1000, manufacturer="M0") for state in ("CA", "NJ", "OR")]
+    sales += [row("CA", 2024, "2b-3", kind, vehicles, manufacturer=m)
+              for m in ("M1", "M2") for kind, vehicles in (("ICE", 1000), ("ZEV", 30))]
+    r = act_pool.run(scenario_of(sales, rules="act-2025", model_years=[2024, 2025]))
+    others_counted, waited = threading.Event(), []
+    real_solve = optimal.solve_flows
+
+    def largest_waits(arcs, maker, *args):
+        if arcs.manufacturers[maker] == "M0":
+            waited.append(others_counted.wait(timeout=10))
+        return real_solve(arcs, maker, *args)
+
+    seen = []
+
+    def progress(stage, done, total):
+        seen.append((stage, done, total))
+        if done == 1:
+            others_counted.set()
+
+    monkeypatch.setattr(optimal, "solve_flows", largest_waits)
+    monkeypatch.setattr(optimal, "usable_cpus", lambda: 3)
+    plan = solve_optimal(r.problem, "simplex", progress=progress)
+    assert waited == [True]
+    assert seen == [("solving", 0, 3), ("solving", 1, 3), ("solving", 2, 3)]
+    monkeypatch.setattr(optimal, "solve_flows", real_solve)
+    monkeypatch.setattr(optimal, "usable_cpus", lambda: 1)
+    one_by_one = solve_optimal(r.problem, "simplex")
+    assert plan.flow.any() and (one_by_one.flow == plan.flow).all()

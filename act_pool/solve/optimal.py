@@ -22,7 +22,7 @@ on large networks the plan may stop short of the optimum by a little (see
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Callable
@@ -67,7 +67,8 @@ def solve_optimal(problem: ComplianceProblem, solver: str = DEFAULT_SOLVER,
                   as_generalised: bool | None = None) -> OptimalPlan:
     """The optimal plan of every manufacturer (see the module docstring).
 
-    ``progress("solving", done, total)`` is called per manufacturer, as each one's flow is taken.
+    ``progress("solving", done, total)`` is called as each manufacturer's flow is found (``done``
+    of them before it), in the order they end.
     ``as_generalised`` (default: pooling under an exchange ratio other than 1) solves the pooled
     manufacturers as generalised flows; forcing it at a ratio of 1 checks that model against the
     network solvers.
@@ -98,18 +99,20 @@ def solve_optimal(problem: ComplianceProblem, solver: str = DEFAULT_SOLVER,
 
     # The compiled simplex and HiGHS release the GIL, so manufacturers are solved on every CPU at
     # once, the largest networks first (so that no CPU is left with a large one at the end); each
-    # writes its own slice of ``flow``, in manufacturer order, so the result is the same.
+    # flow goes into its own slice of ``flow``, so the result does not depend on which ends first,
+    # and progress is reported as each one ends.
     largest_first = sorted(range(total), key=lambda m: (arcs.arc_start[m] - arcs.arc_start[m + 1], m))
     with ThreadPoolExecutor(max_workers=max(1, min(usable_cpus(), total))) as pool:
-        solving = {maker: pool.submit(solve_one, maker) for maker in largest_first}
-        for maker in range(total):
-            maker_flow, maker_met = solving[maker].result()
-            if progress:
-                progress("solving", maker, total)
+        solving = {pool.submit(solve_one, maker): maker for maker in largest_first}
+        for done, future in enumerate(as_completed(solving)):
+            maker = solving[future]
+            maker_flow, maker_met = future.result()
             part = arcs.part(maker)[1]
             flow[part] = maker_flow
             if met is not flow:
                 met[part] = maker_met
+            if progress:
+                progress("solving", done, total)
     return OptimalPlan(movements=flows_to_movements(arcs, flow, problem, met), arcs=arcs, flow=flow, met=met)
 
 
