@@ -184,3 +184,31 @@ def test_progress_counts_each_manufacturer_once_as_it_ends(scenario_of, monkeypa
     monkeypatch.setattr(optimal, "usable_cpus", lambda: 1)
     one_by_one = solve_optimal(r.problem, "simplex")
     assert plan.flow.any() and (one_by_one.flow == plan.flow).all()
+
+
+def test_where_several_manufacturers_fail_the_first_in_order_is_raised(scenario_of, monkeypatch):
+    """M2's solve fails first and M1's after it: the error raised is M1's, as one after another."""
+    import threading
+
+    from act_pool.solve import optimal
+
+    sales = [row("CA", 2024, "2b-3", kind, vehicles, manufacturer=m)
+             for m in ("M0", "M1", "M2") for kind, vehicles in (("ICE", 1000), ("ZEV", 30))]
+    r = act_pool.run(scenario_of(sales, rules="act-2025", model_years=[2024, 2025]))
+    second_failed = threading.Event()
+    real_solve = optimal.solve_flows
+
+    def failing(arcs, maker, *args):
+        name = arcs.manufacturers[maker]
+        if name == "M2":
+            second_failed.set()
+            raise RuntimeError("M2")
+        if name == "M1":
+            second_failed.wait(timeout=10)
+            raise RuntimeError("M1")
+        return real_solve(arcs, maker, *args)
+
+    monkeypatch.setattr(optimal, "solve_flows", failing)
+    monkeypatch.setattr(optimal, "usable_cpus", lambda: 3)
+    with pytest.raises(RuntimeError, match="^M1$"):
+        solve_optimal(r.problem, "simplex")

@@ -100,12 +100,17 @@ def solve_optimal(problem: ComplianceProblem, solver: str = DEFAULT_SOLVER,
     # The compiled simplex and HiGHS release the GIL, so manufacturers are solved on every CPU at
     # once, the largest networks first (so that no CPU is left with a large one at the end); each
     # flow goes into its own slice of ``flow``, so the result does not depend on which ends first,
-    # and progress is reported as each one ends.
+    # and progress is reported as each one ends. Where several fail, the error raised is that of the
+    # first in manufacturer order, as it would be one after another.
     largest_first = sorted(range(total), key=lambda m: (arcs.arc_start[m] - arcs.arc_start[m + 1], m))
+    failed: dict[int, BaseException] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(usable_cpus(), total))) as pool:
         solving = {pool.submit(solve_one, maker): maker for maker in largest_first}
         for done, future in enumerate(as_completed(solving)):
             maker = solving[future]
+            if future.exception() is not None:
+                failed[maker] = future.exception()
+                continue
             maker_flow, maker_met = future.result()
             part = arcs.part(maker)[1]
             flow[part] = maker_flow
@@ -113,6 +118,8 @@ def solve_optimal(problem: ComplianceProblem, solver: str = DEFAULT_SOLVER,
                 met[part] = maker_met
             if progress:
                 progress("solving", done, total)
+    if failed:
+        raise failed[min(failed)]
     return OptimalPlan(movements=flows_to_movements(arcs, flow, problem, met), arcs=arcs, flow=flow, met=met)
 
 
