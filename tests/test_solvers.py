@@ -194,6 +194,12 @@ def networkx_flow(G: nx.DiGraph, edges: list) -> list[int] | None:
     return [flow[u][v] for u, v, _ in edges]
 
 
+def network_arrays(G, edges):
+    """Tails, heads and capacities (-1: none) of ``edges`` of ``G``, and every node's demand, as int64."""
+    tail, head, cap = (np.array(x, dtype=np.int64) for x in zip(*[(u, v, a.get("capacity", -1)) for u, v, a in edges]))
+    return tail, head, cap, np.array([G.nodes[i]["demand"] for i in G], dtype=np.int64)
+
+
 @pytest.mark.skipif(not compiled_available(), reason="the compiled network simplex was not built")
 def test_compiled_simplex_is_networkx_network_simplex():
     # The C code ports networkx's method choice for choice: on the same arrays, the same flows.
@@ -202,11 +208,11 @@ def test_compiled_simplex_is_networkx_network_simplex():
     for _ in range(400):
         G = random_network(rng)
         edges = list(G.edges(data=True))
-        arr = [np.array(x, dtype=np.int64) for x in zip(*[(u, v, a.get("capacity", -1), a["weight"]) for u, v, a in edges])]
-        demand = np.array([G.nodes[i]["demand"] for i in G], dtype=np.int64)
-        ok, faux_inf = mincost.int64_safe(arr[2], int(arr[3].sum()), int(arr[3].max()), demand)
+        tail, head, cap, demand = network_arrays(G, edges)
+        weight = np.array([a["weight"] for _, _, a in edges], dtype=np.int64)
+        ok, faux_inf = mincost.int64_safe(cap, int(weight.sum()), int(weight.max()), demand)
         flow, potential = np.zeros(len(edges), dtype=np.int64), np.zeros(len(demand), dtype=np.int64)
-        status = mincost._mcf.network_simplex(*arr, demand, faux_inf, flow, potential)
+        status = mincost._mcf.network_simplex(tail, head, cap, weight, demand, faux_inf, flow, potential)
         expected = networkx_flow(G, edges)
         if expected is None:
             assert status == 1
@@ -235,9 +241,7 @@ def test_compiled_stages_reach_the_lexicographic_optimum():
         costs = [[rng.randint(0, 20) for _ in edges] for _ in range(k)]
         for (u, v, a), *stage_costs in zip(edges, *costs):
             a["weight"] = sum(c * 10 ** (7 * (k - 1 - i)) for i, c in enumerate(stage_costs))
-        arrays = zip(*[(u, v, a.get("capacity", -1)) for u, v, a in edges])
-        tail, head, cap = (np.array(x, dtype=np.int64) for x in arrays)
-        demand = np.array([G.nodes[i]["demand"] for i in G], dtype=np.int64)
+        tail, head, cap, demand = network_arrays(G, edges)
         faux = [mincost.int64_safe(cap, sum(c), max(c), demand)[1] for c in costs]
         flow, potential = np.zeros(len(edges), dtype=np.int64), np.zeros(len(demand), dtype=np.int64)
         status = mincost._mcf.network_simplex_stages(tail, head, cap, np.array(costs, dtype=np.int64).ravel(), demand,
